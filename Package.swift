@@ -1,0 +1,63 @@
+// swift-tools-version:6.0
+// mammoflow: screening-mammography DICOM archive -> trained and scored classifier, as a cached staged pipeline.
+import Foundation
+import PackageDescription
+
+/// One thin executable per pipeline stage: every folder `Sources/mammoflow-<name>` is the stage `<name>`,
+/// so adding a stage is adding a folder.
+let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Sources").path
+let stageNames = ((try? FileManager.default.contentsOfDirectory(atPath: sources)) ?? [])
+    .filter { $0.hasPrefix("mammoflow-") }
+    .map { String($0.dropFirst("mammoflow-".count)) }
+    .sorted()
+
+let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+func systemLibrary(_ name: String, _ pkg: String, _ apt: String) -> Target {
+    .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkg, providers: [.apt([apt])])
+}
+
+let package = Package(
+    name: "mammoflow",
+    platforms: [.macOS(.v14)],
+    products: [.executable(name: "mammoflow", targets: ["mammoflow"])]
+        + stageNames.map { .executable(name: "mammoflow-\($0)", targets: ["mammoflow-\($0)"]) },
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    ],
+    targets: [
+        systemLibrary("CZstd", "libzstd", "libzstd-dev"),
+        systemLibrary("COpenJPEG", "libopenjp2", "libopenjp2-7-dev"),
+        systemLibrary("CPNG", "libpng", "libpng-dev"),
+        systemLibrary("CBLAS", "openblas", "libopenblas-dev"),
+
+        .target(name: "Shards", dependencies: ["CZstd", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: v5),
+        .target(name: "DICOM", dependencies: ["COpenJPEG", "CZstd"], swiftSettings: v5),
+        .target(name: "Imaging", dependencies: ["CPNG", "Shards"], swiftSettings: v5),
+        .target(name: "Neural", dependencies: ["CBLAS", "Shards"], swiftSettings: v5),
+        .target(name: "Validation", dependencies: ["Imaging"], swiftSettings: v5),
+        .target(name: "Synthesis", dependencies: ["DICOM", "Imaging"], swiftSettings: v5),
+        .target(name: "Pipeline", dependencies: ["Shards", "Yams"], swiftSettings: v5),
+        .target(name: "Stages", dependencies: ["Shards", "Imaging"], swiftSettings: v5),
+
+        .executableTarget(name: "mammoflow", dependencies: [
+            "Pipeline", "Shards", "DICOM", "Imaging", "Synthesis", "Validation", "Stages",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: v5),
+
+        .testTarget(name: "ShardsTests", dependencies: ["Shards"], swiftSettings: v5),
+        .testTarget(name: "DICOMTests", dependencies: ["DICOM"], swiftSettings: v5),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: v5),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural"], swiftSettings: v5),
+        .testTarget(name: "ValidationTests", dependencies: ["Validation"], swiftSettings: v5),
+        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "DICOM"], swiftSettings: v5),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: v5),
+        .testTarget(name: "StagesTests", dependencies: ["Stages"], swiftSettings: v5),
+    ] + stageNames.map {
+        .executableTarget(name: "mammoflow-\($0)", dependencies: [
+            "Stages", "Shards", "DICOM", "Imaging", "Synthesis", "Validation",
+        ], swiftSettings: v5)
+    }
+)

@@ -1,0 +1,1 @@
+// The DICOM library; see docs/architecture.md.

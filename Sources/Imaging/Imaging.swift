@@ -1,0 +1,1 @@
+// The Imaging library; see docs/architecture.md.

@@ -1,0 +1,1 @@
+// The Neural library; see docs/architecture.md.

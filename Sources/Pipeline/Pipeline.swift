@@ -1,0 +1,1 @@
+// The Pipeline library; see docs/architecture.md.

@@ -1,0 +1,124 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// An error of file I/O that names the file and the reason (errno's text).
+public struct FileError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
+    static func errno(_ path: String, _ what: String) -> FileError {
+        FileError(path: path, reason: "\(what): \(String(cString: strerror(Glibc.errno)))")
+    }
+
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// A file descriptor with EINTR-safe, complete reads and writes. Closed on deinit.
+public final class FileDescriptor {
+    public let fd: Int32
+    public let path: String
+
+    /// Opens for reading.
+    public init(reading path: String) throws {
+        let fd = retryingEINTR { open(path, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { throw FileError.errno(path, "cannot open") }
+        self.fd = fd
+        self.path = path
+    }
+
+    /// Creates (or truncates) for writing.
+    public init(creating path: String, mode: mode_t = 0o644) throws {
+        let fd = retryingEINTR { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
+        guard fd >= 0 else { throw FileError.errno(path, "cannot create") }
+        self.fd = fd
+        self.path = path
+    }
+
+    deinit { close(fd) }
+
+    public func size() throws -> Int {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw FileError.errno(path, "cannot stat") }
+        return Int(st.st_size)
+    }
+
+    /// Writes all of `bytes` at the current position.
+    public func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError.errno(path, "write failed")
+            }
+            done += n
+        }
+    }
+
+    /// Reads exactly `count` bytes at `offset`; a short file is an error that says how short.
+    public func read(at offset: Int, count: Int) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        try out.withUnsafeMutableBytes { try read(at: offset, into: $0) }
+        return out
+    }
+
+    public func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError.errno(path, "read failed at offset \(offset + done)")
+            }
+            if n == 0 {
+                throw FileError(path: path, reason: "file ends at \(offset + done) bytes, \(buffer.count - done) more expected")
+            }
+            done += n
+        }
+    }
+
+    /// Flushes data to the disk, so that a rename after it commits a complete file.
+    public func sync() throws {
+        guard retryingEINTR({ fsync(fd) }) == 0 else { throw FileError.errno(path, "fsync failed") }
+    }
+}
+
+@inline(__always)
+func retryingEINTR(_ call: () -> Int32) -> Int32 {
+    while true {
+        let r = call()
+        if r < 0 && errno == EINTR { continue }
+        return r
+    }
+}
+
+/// Reads a whole file.
+public func readFile(_ path: String) throws -> [UInt8] {
+    let file = try FileDescriptor(reading: path)
+    return try file.read(at: 0, count: file.size())
+}
+
+/// Writes a file atomically: a temporary file beside it, fsync, then rename over the target.
+/// A reader never sees a half-written file, and a killed writer leaves only a `.tmp-` file behind.
+public func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws {
+    let temp = "\(path).tmp-\(getpid())"
+    do {
+        let file = try FileDescriptor(creating: temp)
+        try bytes.withUnsafeBytes { try file.writeAll($0) }
+        try file.sync()
+    }
+    guard rename(temp, path) == 0 else {
+        let error = FileError.errno(path, "cannot rename \(temp) into place")
+        unlink(temp)
+        throw error
+    }
+}

@@ -1,0 +1,322 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// The shard file format, version 1 (docs/shard-format.md is the normative spec).
+///
+///     [record frames]   one independent zstd frame per record, in key order
+///     [metadata frame]  one zstd frame: JSON lines, one canonical object per record, in key order
+///     [index]           per record: u16 key length, key (UTF-8), u64 offset, u64 frame length,
+///                       u64 raw length, 32-byte SHA-256 of the raw payload
+///     [footer]          64 bytes: magic "MFSHARD\0", u32 version, u32 flags, u64 record count,
+///                       u64 metadata offset, u64 metadata frame length, u64 metadata raw length,
+///                       u64 index offset, u64 index length
+/// All integers little-endian. No timestamps: equal records give equal bytes.
+public enum ShardFormat {
+    public static let magic: [UInt8] = Array("MFSHARD\0".utf8)
+    public static let version: UInt32 = 1
+    public static let footerSize = 64
+    public static let fileExtension = "mgs"
+    /// Default size at which a stage's writer starts a new shard.
+    public static let defaultTargetBytes = 128 << 20
+}
+
+public struct ShardError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// One record's place in a shard.
+public struct ShardIndexEntry: Sendable, Equatable {
+    public let key: String
+    public let offset: Int
+    public let frameLength: Int
+    public let rawLength: Int
+    public let sha256: [UInt8]
+}
+
+/// What a finished shard is: its content name and counts, as a manifest lists it.
+public struct ShardInfo: Sendable, Equatable, Codable {
+    /// File name: the SHA-256 of the whole file, hex, plus ".mgs".
+    public let name: String
+    public let sha256: String
+    public let size: Int
+    public let records: Int
+    public let firstKey: String?
+    public let lastKey: String?
+}
+
+// MARK: - Writing
+
+/// Streams records into a new shard. Memory is bounded by one record plus the index.
+/// Keys must come in strictly ascending order of their UTF-8 bytes, which makes the file deterministic
+/// and lets readers binary-search. The file is written under a temporary name and renamed to its
+/// content hash by `finish()`; an abandoned writer leaves only a `.tmp` file.
+public final class ShardWriter {
+    public let directory: String
+    private let tempPath: String
+    private let file: FileDescriptor
+    private let compressor: ZstdCompressor
+    private var hasher = StreamingSHA256()
+    private var offset = 0
+    private var entries: [ShardIndexEntry] = []
+    private var metadataLines: [UInt8] = []
+    private var finished = false
+
+    public var recordCount: Int { entries.count }
+    public var bytesWritten: Int { offset }
+
+    public init(directory: String, level: Int32 = 3) throws {
+        self.directory = directory
+        tempPath = "\(directory)/.shard-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).tmp"
+        file = try FileDescriptor(creating: tempPath)
+        compressor = ZstdCompressor(level: level)
+    }
+
+    deinit { if !finished { unlink(tempPath) } }
+
+    /// Appends a record: its key, a JSON object of metadata (the key is added as field "key"), and its payload.
+    public func append(key: String, metadata: JSONValue = .object([:]), payload: [UInt8]) throws {
+        try payload.withUnsafeBytes { try append(key: key, metadata: metadata, payload: $0) }
+    }
+
+    public func append(key: String, metadata: JSONValue, payload: UnsafeRawBufferPointer) throws {
+        precondition(!finished, "append after finish")
+        guard !key.isEmpty, key.utf8.count <= Int(UInt16.max) else {
+            throw ShardError(path: tempPath, reason: "record key must be 1 to 65535 bytes")
+        }
+        if let last = entries.last, !Array(last.key.utf8).lexicographicallyPrecedes(Array(key.utf8)) {
+            throw ShardError(path: tempPath, reason: "record key \"\(key)\" does not come after \"\(last.key)\": keys must be strictly ascending")
+        }
+        guard var fields = metadata.objectValue else {
+            throw ShardError(path: tempPath, reason: "metadata of record \"\(key)\" must be a JSON object")
+        }
+        fields["key"] = .string(key)
+        let frame = try compressor.compress(payload)
+        try emit(frame)
+        entries.append(ShardIndexEntry(key: key, offset: offset - frame.count, frameLength: frame.count,
+                                       rawLength: payload.count, sha256: Digest.sha256(payload)))
+        metadataLines += JSONValue.object(fields).canonicalBytes
+        metadataLines.append(0x0A)
+    }
+
+    private func emit(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { buffer in
+            try file.writeAll(buffer)
+            hasher.update(buffer)
+        }
+        offset += bytes.count
+    }
+
+    /// Writes metadata, index and footer, syncs, and renames the file to `<sha256>.mgs`.
+    public func finish() throws -> ShardInfo {
+        precondition(!finished, "finish called twice")
+        let metadataOffset = offset
+        let metadataFrame = try compressor.compress(metadataLines)
+        try emit(metadataFrame)
+
+        var index = ByteWriter()
+        for e in entries {
+            let key = Array(e.key.utf8)
+            index.u16(UInt16(key.count))
+            index.bytes(key)
+            index.u64(UInt64(e.offset))
+            index.u64(UInt64(e.frameLength))
+            index.u64(UInt64(e.rawLength))
+            index.bytes(e.sha256)
+        }
+        let indexOffset = offset
+        try emit(index.data)
+
+        var footer = ByteWriter()
+        footer.bytes(ShardFormat.magic)
+        footer.u32(ShardFormat.version)
+        footer.u32(0)
+        footer.u64(UInt64(entries.count))
+        footer.u64(UInt64(metadataOffset))
+        footer.u64(UInt64(metadataFrame.count))
+        footer.u64(UInt64(metadataLines.count))
+        footer.u64(UInt64(indexOffset))
+        footer.u64(UInt64(index.data.count))
+        try emit(footer.data)
+        try file.sync()
+
+        let sha = hasher.finalizeHex()
+        let name = "\(sha).\(ShardFormat.fileExtension)"
+        guard rename(tempPath, "\(directory)/\(name)") == 0 else {
+            throw ShardError(path: tempPath, reason: "cannot rename to \(name): \(String(cString: strerror(errno)))")
+        }
+        finished = true
+        return ShardInfo(name: name, sha256: sha, size: offset, records: entries.count,
+                         firstKey: entries.first?.key, lastKey: entries.last?.key)
+    }
+}
+
+/// Writes a key-ordered stream of records as a sequence of shards, starting a new one past `targetBytes`.
+public final class ShardSequenceWriter {
+    public let directory: String
+    public let targetBytes: Int
+    public let level: Int32
+    private var current: ShardWriter?
+    public private(set) var finished: [ShardInfo] = []
+
+    public init(directory: String, targetBytes: Int = ShardFormat.defaultTargetBytes, level: Int32 = 3) {
+        self.directory = directory
+        self.targetBytes = targetBytes
+        self.level = level
+    }
+
+    public func append(key: String, metadata: JSONValue = .object([:]), payload: [UInt8]) throws {
+        if current == nil { current = try ShardWriter(directory: directory, level: level) }
+        try current!.append(key: key, metadata: metadata, payload: payload)
+        if current!.bytesWritten >= targetBytes {
+            finished.append(try current!.finish())
+            current = nil
+        }
+    }
+
+    /// Finishes the open shard, if any, and returns every shard written, in key order.
+    public func finish() throws -> [ShardInfo] {
+        if let open = current {
+            finished.append(try open.finish())
+            current = nil
+        }
+        return finished
+    }
+}
+
+// MARK: - Reading
+
+/// Random access to a shard's records. Thread-safe: reads are positional (`pread`).
+public final class ShardReader: @unchecked Sendable {
+    public let path: String
+    public let entries: [ShardIndexEntry]
+    private let file: FileDescriptor
+    private let metadataOffset: Int
+    private let metadataFrameLength: Int
+    private let metadataRawLength: Int
+    private let keyIndex: [String: Int]
+
+    public var count: Int { entries.count }
+
+    /// Opens a shard and reads its footer and index (not its records).
+    public init(path: String) throws {
+        self.path = path
+        file = try FileDescriptor(reading: path)
+        let size = try file.size()
+        func fail(_ reason: String) -> ShardError { ShardError(path: path, reason: reason) }
+        guard size >= ShardFormat.footerSize else { throw fail("not a shard: \(size) bytes, shorter than the footer") }
+        var footer = ByteReader(try file.read(at: size - ShardFormat.footerSize, count: ShardFormat.footerSize))
+        guard footer.bytes(8) == ShardFormat.magic else { throw fail("not a shard: bad magic in the footer") }
+        let version = footer.u32()
+        guard version == ShardFormat.version else { throw fail("shard format version \(version); this reader knows \(ShardFormat.version)") }
+        _ = footer.u32()
+        let count = footer.u64()
+        metadataOffset = Int(clamping: footer.u64())
+        metadataFrameLength = Int(clamping: footer.u64())
+        metadataRawLength = Int(clamping: footer.u64())
+        let indexOffset = Int(clamping: footer.u64())
+        let indexLength = Int(clamping: footer.u64())
+        let bodyEnd = size - ShardFormat.footerSize
+        guard indexOffset >= 0, indexLength >= 0, indexOffset <= bodyEnd, indexLength == bodyEnd - indexOffset,
+              metadataOffset >= 0, metadataFrameLength >= 0, metadataOffset + metadataFrameLength == indexOffset,
+              count <= UInt64(indexLength / 58)
+        else { throw fail("corrupt footer: offsets do not fit the file") }
+
+        var index = ByteReader(try file.read(at: indexOffset, count: indexLength))
+        var entries: [ShardIndexEntry] = []
+        entries.reserveCapacity(Int(count))
+        var keys: [String: Int] = [:]
+        for i in 0..<Int(count) {
+            guard index.remaining >= 2 else { throw fail("corrupt index: ends inside entry \(i)") }
+            let keyLength = Int(index.u16())
+            guard index.remaining >= keyLength + 56 else { throw fail("corrupt index: ends inside entry \(i)") }
+            let key = String(decoding: index.bytes(keyLength), as: UTF8.self)
+            let e = ShardIndexEntry(key: key, offset: Int(clamping: index.u64()), frameLength: Int(clamping: index.u64()),
+                                    rawLength: Int(clamping: index.u64()), sha256: index.bytes(32))
+            guard e.offset >= 0, e.frameLength >= 0, e.offset + e.frameLength <= metadataOffset else {
+                throw fail("corrupt index: record \"\(key)\" points outside the record area")
+            }
+            keys[key] = i
+            entries.append(e)
+        }
+        self.entries = entries
+        keyIndex = keys
+    }
+
+    public func index(of key: String) -> Int? { keyIndex[key] }
+
+    /// The payload of record `i`, decompressed; with `verify`, its SHA-256 is checked against the index.
+    public func payload(at i: Int, verify: Bool = true) throws -> [UInt8] {
+        let e = entries[i]
+        let frame = try file.read(at: e.offset, count: e.frameLength)
+        let raw: [UInt8]
+        do {
+            raw = try ZstdDecompressor().decompress(frame, expectedSize: e.rawLength)
+        } catch {
+            throw ShardError(path: path, reason: "record \"\(e.key)\": \(error)")
+        }
+        if verify && Digest.sha256(raw) != e.sha256 {
+            throw ShardError(path: path, reason: "record \"\(e.key)\": SHA-256 mismatch, the record is corrupt")
+        }
+        return raw
+    }
+
+    public func payload(forKey key: String, verify: Bool = true) throws -> [UInt8]? {
+        guard let i = index(of: key) else { return nil }
+        return try payload(at: i, verify: verify)
+    }
+
+    /// Every record's metadata, in key order (one JSON object each, with its "key").
+    public func metadata() throws -> [JSONValue] {
+        let frame = try file.read(at: metadataOffset, count: metadataFrameLength)
+        let text: [UInt8]
+        do {
+            text = try ZstdDecompressor().decompress(frame, expectedSize: metadataRawLength)
+        } catch {
+            throw ShardError(path: path, reason: "metadata: \(error)")
+        }
+        var result: [JSONValue] = []
+        result.reserveCapacity(entries.count)
+        for line in text.split(separator: 0x0A, omittingEmptySubsequences: true) {
+            do { result.append(try JSONValue.parse(line)) } catch {
+                throw ShardError(path: path, reason: "metadata line \(result.count + 1): \(error)")
+            }
+        }
+        guard result.count == entries.count else {
+            throw ShardError(path: path, reason: "metadata has \(result.count) lines for \(entries.count) records")
+        }
+        return result
+    }
+}
+
+// MARK: - Little-endian byte helpers
+
+struct ByteWriter {
+    var data: [UInt8] = []
+    mutating func bytes(_ b: [UInt8]) { data += b }
+    mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { data += $0 } }
+    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { data += $0 } }
+    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { data += $0 } }
+}
+
+/// Reads little-endian integers; callers check `remaining` before reading.
+struct ByteReader {
+    let data: [UInt8]
+    var position = 0
+    init(_ data: [UInt8]) { self.data = data }
+    var remaining: Int { data.count - position }
+    mutating func bytes(_ n: Int) -> [UInt8] {
+        defer { position += n }
+        return Array(data[position..<position + n])
+    }
+    mutating func u16() -> UInt16 { UInt16(bytes(2)[0]) | UInt16(data[position - 1]) << 8 }
+    mutating func u32() -> UInt32 { bytes(4).reversed().reduce(0) { $0 << 8 | UInt32($1) } }
+    mutating func u64() -> UInt64 { bytes(8).reversed().reduce(0) { $0 << 8 | UInt64($1) } }
+}

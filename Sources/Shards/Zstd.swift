@@ -1,0 +1,86 @@
+import CZstd
+
+/// zstd compression with a reusable context. Not thread-safe: use one per thread.
+public final class ZstdCompressor {
+    private let context: OpaquePointer
+    public let level: Int32
+
+    public init(level: Int32 = 3) {
+        guard let ctx = ZSTD_createCCtx() else { fatalError("ZSTD_createCCtx failed: out of memory") }
+        context = ctx
+        self.level = level
+        ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, level)
+        // Deterministic frames: no dictionary id, checksum on (cheap, lets `verify` catch rot without the index).
+        ZSTD_CCtx_setParameter(ctx, ZSTD_c_checksumFlag, 1)
+        ZSTD_CCtx_setParameter(ctx, ZSTD_c_contentSizeFlag, 1)
+    }
+
+    deinit { ZSTD_freeCCtx(context) }
+
+    /// One complete zstd frame holding `input`.
+    public func compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
+        let bound = ZSTD_compressBound(input.count)
+        var output = [UInt8](repeating: 0, count: bound)
+        let written = output.withUnsafeMutableBytes { out in
+            ZSTD_compress2(context, out.baseAddress, bound, input.baseAddress, input.count)
+        }
+        if ZSTD_isError(written) != 0 { throw ZstdError(operation: "compress", code: written) }
+        output.removeSubrange(written...)
+        return output
+    }
+
+    public func compress(_ input: [UInt8]) throws -> [UInt8] {
+        try input.withUnsafeBytes { try compress($0) }
+    }
+}
+
+/// zstd decompression with a reusable context. Not thread-safe: use one per thread.
+public final class ZstdDecompressor {
+    private let context: OpaquePointer
+
+    public init() {
+        guard let ctx = ZSTD_createDCtx() else { fatalError("ZSTD_createDCtx failed: out of memory") }
+        context = ctx
+    }
+
+    deinit { ZSTD_freeDCtx(context) }
+
+    /// Decompresses one frame whose decompressed size must equal `expectedSize` (from the shard index):
+    /// a frame that claims or yields another size is corrupt, and no larger buffer is ever allocated.
+    public func decompress(_ frame: UnsafeRawBufferPointer, expectedSize: Int) throws -> [UInt8] {
+        let declared = ZSTD_getFrameContentSize(frame.baseAddress, frame.count)
+        if declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != UInt64(expectedSize) {
+            throw ZstdError(operation: "decompress", reason: "frame declares \(declared) bytes, index says \(expectedSize)")
+        }
+        var output = [UInt8](repeating: 0, count: expectedSize)
+        let got = output.withUnsafeMutableBytes { out in
+            ZSTD_decompressDCtx(context, out.baseAddress, expectedSize, frame.baseAddress, frame.count)
+        }
+        if ZSTD_isError(got) != 0 { throw ZstdError(operation: "decompress", code: got) }
+        guard got == expectedSize else {
+            throw ZstdError(operation: "decompress", reason: "frame holds \(got) bytes, index says \(expectedSize)")
+        }
+        return output
+    }
+
+    public func decompress(_ frame: [UInt8], expectedSize: Int) throws -> [UInt8] {
+        try frame.withUnsafeBytes { try decompress($0, expectedSize: expectedSize) }
+    }
+}
+
+public struct ZstdError: Error, CustomStringConvertible {
+    public let operation: String
+    public let reason: String
+
+    init(operation: String, code: Int) {
+        self.operation = operation
+        self.reason = String(cString: ZSTD_getErrorName(code))
+    }
+
+    init(operation: String, reason: String) {
+        self.operation = operation
+        self.reason = reason
+    }
+
+    public var description: String { "zstd \(operation) failed: \(reason)" }
+}

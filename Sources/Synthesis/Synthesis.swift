@@ -1,0 +1,1 @@
+// The Synthesis library; see docs/architecture.md.

@@ -1,0 +1,1 @@
+// The Validation library; see docs/architecture.md.
