@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CPNG", "Shards"], swiftSettings: v5),
         .target(name: "Neural", dependencies: ["CBLAS", "Shards"], swiftSettings: v5),
         .target(name: "Validation", dependencies: ["Imaging"], swiftSettings: v5),
-        .target(name: "Synthesis", dependencies: ["DICOM", "Imaging"], swiftSettings: v5),
+        .target(name: "Synthesis", dependencies: ["DICOM", "Imaging", "Shards", "Stages"], swiftSettings: v5),
         .target(name: "Pipeline", dependencies: ["Shards", "Yams"], swiftSettings: v5),
         .target(name: "Stages", dependencies: ["Shards", "Imaging"], swiftSettings: v5),
 
