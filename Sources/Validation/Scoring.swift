@@ -205,6 +205,10 @@ public func scorePredictions(_ images: [ScoredImage], replicates: Int = 1000, se
         levels[aggregation.rawValue] = scoreLevel(units, patients: patientIndex.count, replicates: replicates,
                                                   seed: seed, confidence: confidence)
     }
+    // Subgroups are scored at the whole cohort's honest thresholds: what a site would see from the model.
+    let thresholds = levels[Aggregation.image.rawValue]?.honest.map { honest in
+        Dictionary(uniqueKeysWithValues: honest.thresholds.map { (Int($0)!, $1) })
+    }
     var breakdown: [String: [String: LevelScores]] = [:]
     for (name, attribute) in [("site_id", \ScoredImage.site), ("machine_id", \ScoredImage.machine)] {
         var groups: [String: [ScoredImage]] = [:]
@@ -214,7 +218,7 @@ public func scorePredictions(_ images: [ScoredImage], replicates: Int = 1000, se
             var index: [String: Int] = [:]
             for image in subset where index[image.patient] == nil { index[image.patient] = index.count }
             return scoreLevel(Units(subset, patientIndex: index, aggregation: .image), patients: index.count,
-                              replicates: 0, seed: seed, confidence: confidence)
+                              replicates: 0, seed: seed, confidence: confidence, fixedThresholds: thresholds)
         }
     }
     return ScoreReport(images: images.count, patients: patientIndex.count,
@@ -224,13 +228,16 @@ public func scorePredictions(_ images: [ScoredImage], replicates: Int = 1000, se
                        notes: notes)
 }
 
-func scoreLevel(_ units: Units, patients: Int, replicates: Int, seed: UInt64, confidence: Double) -> LevelScores {
+/// Scores one level. With `fixedThresholds` (fold -> threshold, for subgroups) the honest decisions use
+/// them instead of choosing anew, and no optimistic threshold is searched.
+func scoreLevel(_ units: Units, patients: Int, replicates: Int, seed: UInt64, confidence: Double,
+                fixedThresholds: [Int: Double]? = nil) -> LevelScores {
     let ranked = RankedScores(scores: units.scores, labels: units.labels)
     let curve = ranked.curve()
     var level = LevelScores(units: units.labels.count, positives: units.labels.filter { $0 > 0 }.count,
                             probabilisticF1: probabilisticF(labels: units.labels, predictions: units.scores),
                             rocAUC: rocAUC(curve), averagePrecision: averagePrecision(curve))
-    if let best = bestF1Threshold(curve) {
+    if fixedThresholds == nil, let best = bestF1Threshold(curve) {
         level.optimistic = ThresholdScores(selection: "optimistic: best F1 on the scored predictions themselves",
                                            thresholds: ["all": best.threshold], f1: best.confusion.f1,
                                            sensitivity: best.confusion.sensitivity, specificity: best.confusion.specificity,
@@ -239,13 +246,15 @@ func scoreLevel(_ units: Units, patients: Int, replicates: Int, seed: UInt64, co
     // Honest decisions: each unit against the threshold chosen without its fold.
     var called: [Bool]?
     let folds = units.folds.compactMap { $0 }
-    if folds.count == units.folds.count, Set(folds).count > 1 {
-        let thresholds = crossFoldThresholds(scores: units.scores, labels: units.labels, folds: folds)
-        if thresholds.count == Set(folds).count {
+    if folds.count == units.folds.count, Set(folds).count > 1 || fixedThresholds != nil {
+        let thresholds = fixedThresholds ?? crossFoldThresholds(scores: units.scores, labels: units.labels, folds: folds)
+        if Set(folds).isSubset(of: thresholds.keys) {
             let decisions = units.scores.indices.map { units.scores[$0] >= thresholds[folds[$0]]! }
             let c = Confusion(called: decisions, labels: units.labels)
             called = decisions
-            level.honest = ThresholdScores(selection: "honest: best F1 on the other folds' predictions",
+            let selection = fixedThresholds == nil ? "honest: best F1 on the other folds' predictions"
+                : "honest: the whole cohort's per-fold thresholds"
+            level.honest = ThresholdScores(selection: selection,
                                            thresholds: Dictionary(uniqueKeysWithValues: thresholds.map { (String($0), $1) }),
                                            f1: c.f1, sensitivity: c.sensitivity, specificity: c.specificity, precision: c.precision)
         }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Validation
 
@@ -67,5 +68,25 @@ import Testing
         let auc = image.rocAUC!, interval = image.rocAUCInterval!
         #expect(interval.low < auc && auc < interval.high && interval.high <= 1)
         #expect(image.honest != nil && image.honest!.thresholds.count == 2)
+    }
+
+    @Test func metricsJSONHeadlineAndHistory() throws {
+        let report = scorePredictions(Self.images, replicates: 0)
+        let headline = try Headline.values(of: report)
+        #expect(headline["pf1_breast_max"]! == report.levels["breast_max"]!.probabilisticF1)
+        #expect(headline["auc_image"]! == report.levels["image"]!.rocAUC)
+        #expect(try ScoreFiles.encode(report) == ScoreFiles.encode(scorePredictions(Self.images, replicates: 0)))
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mammoflow-history-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let metrics = "\(directory)/metrics.json"
+        #expect(try ScoreFiles.history(of: metrics).isEmpty)
+        try ScoreFiles.appendHistory(of: metrics, headline: headline)
+        try ScoreFiles.appendHistory(of: metrics, headline: ["pf1_image": 0.5, "auc_image": nil])
+        let history = try ScoreFiles.history(of: metrics)
+        #expect(history.count == 2)
+        #expect(history[0]["pf1_breast_max"]! == headline["pf1_breast_max"]!)
+        #expect(history[1]["pf1_image"]! == 0.5 && history[1]["auc_image"]! == nil)
     }
 }
