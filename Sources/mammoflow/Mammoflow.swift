@@ -16,6 +16,9 @@ struct Mammoflow: ParsableCommand {
             SynthCommand.self,
             Sheet.self,
             ImagingBench.self,
+            FoldsCommand.self,
+            ScoreCommand.self,
+            MetricsCommand.self,
         ]
     )
 }
