@@ -23,7 +23,7 @@ private let lookahead = 12
 /// Each lookahead entry packs: bits 0-7 the bits to consume when the entry is complete (code plus extra bits;
 /// 0 when not), bits 8-15 the code length when the code fits the lookahead (0 when longer), bits 16-31 the
 /// difference as Int16 when complete, else the category.
-private final class HuffmanTable {
+private final class HuffmanDecodingTable {
     let lookup: UnsafeMutablePointer<UInt32>
     /// Canonical decoding for codes longer than the lookahead: largest code of each length, and where its
     /// symbols start.
@@ -142,7 +142,7 @@ private struct JPEGStream {
     let bytes: UnsafeRawBufferPointer
     let file: String
     var position = 0
-    var tables: [HuffmanTable?] = [nil, nil, nil, nil]
+    var tables: [HuffmanDecodingTable?] = [nil, nil, nil, nil]
     var restartInterval = 0
     var width = 0, height = 0, precision = 0
     var componentID = -1
@@ -229,7 +229,7 @@ private struct JPEGStream {
             guard total <= 256, position + total <= end else { throw corrupt("Huffman table of \(total) symbols overruns DHT") }
             let symbols = (0..<total).map { bytes[position + $0] }
             position += total
-            tables[id] = try HuffmanTable(counts: counts, symbols: symbols, file: file)
+            tables[id] = try HuffmanDecodingTable(counts: counts, symbols: symbols, file: file)
         }
     }
 
@@ -275,7 +275,7 @@ private struct JPEGStream {
 
     /// Decodes every sample into `out` (row-major). The first line of the scan and of each restart interval
     /// predicts from the left neighbour; its first sample from 2^(P-Pt-1).
-    private func decodeScan<P: Predictor>(_: P.Type, _ reader: inout BitReader, _ table: HuffmanTable,
+    private func decodeScan<P: Predictor>(_: P.Type, _ reader: inout BitReader, _ table: HuffmanDecodingTable,
                                           _ out: UnsafeMutablePointer<Int32>, _ pointTransform: Int) throws {
         let initial = Int32(1 << (precision - pointTransform - 1))
         let mask: Int32 = 0xFFFF
@@ -321,7 +321,7 @@ private struct JPEGStream {
     }
 
     @inline(__always)
-    private func nextDifference(_ r: inout BitReader, _ table: HuffmanTable) throws -> Int32 {
+    private func nextDifference(_ r: inout BitReader, _ table: HuffmanDecodingTable) throws -> Int32 {
         if r.count < 32 { r.refill() }
         let entry = table.lookup[r.peek(lookahead)]
         let complete = Int(entry & 0xFF)
@@ -333,7 +333,7 @@ private struct JPEGStream {
     }
 
     /// Codes longer than the lookahead, or whose extra bits do not fit it.
-    private func slowDifference(_ r: inout BitReader, _ table: HuffmanTable, _ entry: UInt32) throws -> Int32 {
+    private func slowDifference(_ r: inout BitReader, _ table: HuffmanDecodingTable, _ entry: UInt32) throws -> Int32 {
         var category: Int
         let codeLength = Int((entry >> 8) & 0xFF)
         if codeLength != 0 {
