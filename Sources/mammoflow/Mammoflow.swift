@@ -6,6 +6,6 @@ struct Mammoflow: ParsableCommand {
         commandName: "mammoflow",
         abstract: "Screening-mammography DICOM archive to a trained and scored classifier, as a cached staged pipeline.",
         subcommands: [RunCommand.self, StatusCommand.self, WhyCommand.self, DagCommand.self, ShowCommand.self,
-                      VerifyCommand.self, GCCommand.self]
+                      VerifyCommand.self, GCCommand.self, ShardCommand.self]
     )
 }
