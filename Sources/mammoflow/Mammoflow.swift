@@ -19,7 +19,10 @@ struct Mammoflow: ParsableCommand {
             FoldsCommand.self,
             ScoreCommand.self,
             MetricsCommand.self,
+        subcommands: [
             ShardCommand.self,
+            DICOMCommand.self,
+        ]
         ]
     )
 }
