@@ -129,10 +129,11 @@ public final class StageContext {
 
     /// Writes `manifest.json` last, atomically. Lists every file in the output directory (shards already
     /// recorded are not hashed again), carries the inputs' rejects forward, and adds this stage's own.
+    /// `sources` are files that stay outside the store (each with `source` set), e.g. an ingested dataset.
     @discardableResult
-    public func finish(records: Int, summary: JSONValue = .object([:])) throws -> ArtifactManifest {
+    public func finish(records: Int, summary: JSONValue = .object([:]), sources: [ArtifactFile] = []) throws -> ArtifactManifest {
         let known = Dictionary(shardInfos.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        var files: [ArtifactFile] = []
+        var files = sources
         let root = URL(fileURLWithPath: outputDirectory)
         let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])
         while let url = enumerator?.nextObject() as? URL {

@@ -1,0 +1,157 @@
+import Foundation
+import Shards
+
+/// One unit of cached work: a stage, or one `foreach` value of it. Its slices (if any) share its key.
+public struct StageUnit: Sendable {
+    public let stage: StageSpec
+    /// The `foreach` value this unit runs with, if the stage has `foreach`.
+    public let foreachValue: JSONValue?
+    public let parts: KeyParts
+    public var key: String { parts.key }
+
+    /// `train[fold=0]`, or just `decode`.
+    public var label: String {
+        guard let f = stage.foreach, let v = foreachValue else { return stage.name }
+        return "\(stage.name)[\(f.name)=\(Self.text(v))]"
+    }
+
+    /// A foreach value as it appears in labels and folder names: strings unquoted.
+    static func text(_ v: JSONValue) -> String { v.stringValue ?? v.canonicalText }
+}
+
+/// Where a stage stands: fresh with its artifact, or stale and why.
+public enum StageState: Sendable {
+    case fresh(ArtifactManifest, [RunRecord])
+    /// `units` is empty when the keys cannot be known yet (an upstream stage is stale).
+    case stale(reasons: [String], units: [StageUnit])
+
+    public var isFresh: Bool { if case .fresh = self { return true }; return false }
+}
+
+/// The pure logic shared by `run`, `status`, `why` and `gc`: keys, freshness, artifacts, over one store.
+public final class Engine {
+    public let pipeline: Pipeline
+    public let store: Store
+    /// SHA-256 of each stage's executable, by stage name.
+    public let executableHashes: [String: String]
+
+    public init(pipeline: Pipeline, store: Store, executableHashes: [String: String]) {
+        self.pipeline = pipeline
+        self.store = store
+        self.executableHashes = executableHashes
+    }
+
+    /// Hashes every stage executable through the executables' stat cache (a `stat` each when unchanged).
+    public convenience init(pipeline: Pipeline, store: Store) throws {
+        let cache = StatCache(path: store.executableStatCachePath)
+        var hashes: [String: String] = [:]
+        for (stage, path) in pipeline.executables {
+            hashes[stage] = try cache.sha256(ofFile: path).sha256
+        }
+        try? cache.flush()
+        self.init(pipeline: pipeline, store: store, executableHashes: hashes)
+    }
+
+    /// The units of `stage` given its inputs' artifacts (by dependency name).
+    public func units(of stage: StageSpec, inputs: [String: ArtifactManifest]) -> [StageUnit] {
+        let inputIDs = inputs.mapValues(\.contentID)
+        let exe = executableHashes[stage.name] ?? ""
+        func unit(_ value: JSONValue?) -> StageUnit {
+            var params = stage.params
+            if let f = stage.foreach, let value { params[f.name] = value }
+            let parts = KeyParts(executable: exe, params: .object(params), inputs: inputIDs, slices: stage.slices)
+            return StageUnit(stage: stage, foreachValue: value, parts: parts)
+        }
+        guard let f = stage.foreach else { return [unit(nil)] }
+        return f.values.map(unit)
+    }
+
+    /// A unit's run record if it is intact (present, every object present, sources unchanged), else why not.
+    public func check(_ unit: StageUnit) -> (record: RunRecord?, reasons: [String]) {
+        if let record = store.readRun(unit.key) {
+            let problems = store.problems(of: record)
+            if problems.isEmpty { return (record, []) }
+            return (nil, problems)
+        }
+        return (nil, reasonsNeverRun(unit))
+    }
+
+    /// Why a unit has no run: which key parts changed since the last run of this stage in this pipeline.
+    func reasonsNeverRun(_ unit: StageUnit) -> [String] {
+        guard let last = store.lastRun(pipeline: pipeline.file, stage: unit.stage.name) else {
+            return ["never run"]
+        }
+        let foreachName = unit.stage.foreach?.name
+        let previous = last.first { run in
+            guard let name = foreachName else { return true }
+            return run.parts.params[name] == unit.foreachValue
+        } ?? last.first!
+        if previous.key == unit.key { return ["its run record is gone (gc, or never committed)"] }
+        let changes = unit.parts.changes(since: previous.parts)
+        return changes.isEmpty ? ["never run"] : changes
+    }
+
+    /// The artifact a stage's dependents see: the one unit's manifest, or for `foreach` the units' manifests
+    /// merged, each unit's files under `<name>=<value>/` and its summary under that name.
+    public func artifact(of stage: StageSpec, records: [RunRecord]) -> ArtifactManifest {
+        guard let f = stage.foreach else { return records[0].manifest }
+        var files: [ArtifactFile] = []
+        var summary: [String: JSONValue] = [:]
+        var rejects: [Reject] = []
+        var count = 0
+        for (value, record) in zip(f.values, records) {
+            let folder = "\(f.name)=\(StageUnit.text(value))"
+            files += record.manifest.files.map { var file = $0; file.path = "\(folder)/\(file.path)"; return file }
+            summary[folder] = record.manifest.summary
+            rejects += record.manifest.rejects
+            count += record.manifest.records
+        }
+        return ArtifactManifest(stage: stage.name, files: files, records: count, rejects: uniqueRejects(rejects), summary: .object(summary))
+    }
+
+    /// Every stage's state in dependency order, without running anything: what `status` prints.
+    public func states() -> [(stage: StageSpec, state: StageState)] {
+        var artifacts: [String: ArtifactManifest] = [:]
+        var result: [(StageSpec, StageState)] = []
+        for stage in pipeline.stages {
+            let staleDeps = stage.deps.filter { artifacts[$0] == nil }
+            if !staleDeps.isEmpty {
+                result.append((stage, .stale(reasons: ["upstream \(staleDeps.joined(separator: ", ")) is stale"], units: [])))
+                continue
+            }
+            let units = units(of: stage, inputs: inputs(of: stage, artifacts: artifacts))
+            var records: [RunRecord] = []
+            var reasons: [String] = []
+            for unit in units {
+                let (record, why) = check(unit)
+                if let record { records.append(record) }
+                reasons += units.count > 1 ? why.map { "\(unit.label): \($0)" } : why
+            }
+            if records.count == units.count {
+                let artifact = artifact(of: stage, records: records)
+                artifacts[stage.name] = artifact
+                result.append((stage, .fresh(artifact, records)))
+            } else {
+                result.append((stage, .stale(reasons: reasons, units: units)))
+            }
+        }
+        return result
+    }
+
+    func inputs(of stage: StageSpec, artifacts: [String: ArtifactManifest]) -> [String: ArtifactManifest] {
+        Dictionary(uniqueKeysWithValues: stage.deps.map { ($0, artifacts[$0]!) })
+    }
+
+    /// An input manifest as a job sees it: every file with the `location` to read it from now.
+    public func located(_ manifest: ArtifactManifest) -> ArtifactManifest {
+        var copy = manifest
+        copy.files = manifest.files.map { var f = $0; f.location = f.source ?? store.objectPath(f.sha256); return f }
+        return copy
+    }
+}
+
+/// Rejects without repeats (every slice carries its inputs' rejects forward), first occurrence kept.
+func uniqueRejects(_ rejects: [Reject]) -> [Reject] {
+    var seen = Set<String>()
+    return rejects.filter { seen.insert("\($0.key)\u{0}\($0.file ?? "")\u{0}\($0.reason)\u{0}\($0.stage ?? "")").inserted }
+}

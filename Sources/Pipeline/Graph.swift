@@ -1,0 +1,127 @@
+import Foundation
+import Shards
+
+/// A validated pipeline: stages in dependency order, every dependency known, no cycle, every executable found.
+public struct Pipeline: Sendable {
+    public let file: String
+    /// Topological order (a stage after all its dependencies), ties kept in declaration order.
+    public let stages: [StageSpec]
+    /// Absolute path of each stage's executable.
+    public let executables: [String: String]
+
+    public func stage(_ name: String) -> StageSpec? { stages.first { $0.name == name } }
+
+    /// Validates `spec`: unknown dependencies, cycles and missing executables are errors naming file, stage and field.
+    public init(_ spec: PipelineSpec, resolver: ExecutableResolver) throws {
+        file = spec.file
+        let names = Set(spec.stages.map(\.name))
+        for stage in spec.stages {
+            for dep in stage.deps where !names.contains(dep) {
+                throw PipelineError(file: stage.file, line: stage.line, stage: stage.name, field: "deps",
+                                    reason: "unknown stage '\(dep)'; stages: \(spec.stages.map(\.name).joined(separator: ", "))")
+            }
+            if Set(stage.deps).count != stage.deps.count {
+                throw PipelineError(file: stage.file, line: stage.line, stage: stage.name, field: "deps", reason: "lists a stage twice")
+            }
+        }
+        stages = try Self.topologicalOrder(spec.stages)
+        var executables: [String: String] = [:]
+        for stage in stages {
+            guard let path = resolver.resolve(stage.run, pipelineFile: stage.file) else {
+                throw PipelineError(file: stage.file, line: stage.line, stage: stage.name, field: "run",
+                                    reason: "executable '\(stage.run)' not found (looked in \(resolver.describeSearch(stage.run, pipelineFile: stage.file)))")
+            }
+            executables[stage.name] = path
+        }
+        self.executables = executables
+    }
+
+    /// Kahn's algorithm in declaration order; a leftover means a cycle, which is reported as a path.
+    static func topologicalOrder(_ stages: [StageSpec]) throws -> [StageSpec] {
+        var done = Set<String>()
+        var order: [StageSpec] = []
+        var remaining = stages
+        while !remaining.isEmpty {
+            guard let next = remaining.firstIndex(where: { $0.deps.allSatisfy(done.contains) }) else {
+                let cycle = findCycle(remaining)
+                let first = remaining.first { $0.name == cycle[0] }!
+                throw PipelineError(file: first.file, line: first.line, stage: first.name, field: "deps",
+                                    reason: "dependency cycle \(cycle.joined(separator: " -> "))")
+            }
+            done.insert(remaining[next].name)
+            order.append(remaining.remove(at: next))
+        }
+        return order
+    }
+
+    private static func findCycle(_ stages: [StageSpec]) -> [String] {
+        let deps = Dictionary(uniqueKeysWithValues: stages.map { ($0.name, $0.deps) })
+        var path: [String] = []
+        var current = stages[0].name
+        while !path.contains(current) {
+            path.append(current)
+            current = deps[current]!.first { deps[$0] != nil }!
+        }
+        return Array(path[path.firstIndex(of: current)!...]) + [current]
+    }
+
+    /// `name` and everything it depends on, transitively.
+    public func ancestors(of name: String, including: Bool = true) -> Set<String> {
+        var result = Set<String>()
+        var stack = [name]
+        while let n = stack.popLast() {
+            for d in stage(n)?.deps ?? [] where result.insert(d).inserted { stack.append(d) }
+        }
+        if including { result.insert(name) }
+        return result
+    }
+
+    /// Everything that depends on `name`, transitively.
+    public func descendants(of name: String) -> Set<String> {
+        var result = Set<String>()
+        for stage in stages where stage.deps.contains(where: { $0 == name || result.contains($0) }) {
+            result.insert(stage.name)
+        }
+        return result
+    }
+}
+
+/// Finds stage executables: a name with a '/' is a path relative to the pipeline file; a bare name is
+/// looked up beside the `mammoflow` binary first (so a build's own stages win), then on PATH.
+public struct ExecutableResolver: Sendable {
+    public var besideDirectories: [String]
+    public var searchPath: [String]
+
+    public init(besideDirectories: [String], searchPath: [String] = ExecutableResolver.environmentPath) {
+        self.besideDirectories = besideDirectories
+        self.searchPath = searchPath
+    }
+
+    public static var environmentPath: [String] {
+        (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+    }
+
+    /// The directory of the running executable (via /proc/self/exe, so symlinks resolve).
+    public static var runningExecutableDirectory: String {
+        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: path).deletingLastPathComponent().path
+    }
+
+    public func resolve(_ run: String, pipelineFile: String) -> String? {
+        candidates(run, pipelineFile: pipelineFile).first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    func candidates(_ run: String, pipelineFile: String) -> [String] {
+        if run.hasPrefix("/") { return [run] }
+        if run.contains("/") {
+            let base = URL(fileURLWithPath: pipelineFile).deletingLastPathComponent()
+            return [base.appendingPathComponent(run).standardizedFileURL.path]
+        }
+        return (besideDirectories + searchPath).map { "\($0)/\(run)" }
+    }
+
+    func describeSearch(_ run: String, pipelineFile: String) -> String {
+        if run.contains("/") { return candidates(run, pipelineFile: pipelineFile).joined(separator: ", ") }
+        return "beside mammoflow in \(besideDirectories.joined(separator: ", ")), then PATH"
+    }
+}

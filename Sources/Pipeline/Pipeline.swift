@@ -1,1 +1,0 @@
-// The Pipeline library; see docs/architecture.md.

@@ -1,0 +1,54 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Foundation
+import Pipeline
+
+/// `--cache DIR`: the artifact store every engine command works on.
+struct CacheOptions: ParsableArguments {
+    @Option(name: .long, help: "The cache directory (artifact store).")
+    var cache: String = "cache"
+
+    var store: Store { Store(root: cache) }
+
+    /// Takes the cache lock, saying who holds it while waiting.
+    func lock(command: String) throws -> CacheLock {
+        try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+        let lock = try CacheLock(path: store.lockPath)
+        try lock.acquire(as: .current(command: command)) { message in
+            FileHandle.standardError.write(Data("mammoflow: \(message)\n".utf8))
+        }
+        return lock
+    }
+}
+
+/// `[FILE] [--set stage.param=value]...`: which pipeline, with which overrides.
+struct PipelineOptions: ParsableArguments {
+    @Argument(help: "The pipeline file.")
+    var file: String = "pipelines/demo.yaml"
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override one parameter; the value is read as YAML.", valueName: "stage.param=value"))
+    var sets: [String] = []
+
+    /// The validated pipeline; stage executables are looked up beside this binary, then on PATH.
+    func load() throws -> Pipeline {
+        let spec = try PipelineLoader.load(file, sets: sets)
+        return try Pipeline(spec, resolver: ExecutableResolver(besideDirectories: [ExecutableResolver.runningExecutableDirectory]))
+    }
+
+    func engine(_ cache: CacheOptions) throws -> Engine {
+        try Engine(pipeline: load(), store: cache.store)
+    }
+}
+
+/// Pipeline and store errors are the user's to fix: print them plainly, without a stack of wrappers.
+func userFacing<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as PipelineError {
+        throw ValidationError(error.description)
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Foundation
+import Pipeline
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the stale stages of a pipeline (fresh ones are taken from the cache).",
+        discussion: "Independent jobs run in parallel; each job's output goes to cache/logs/<key>.log. A failed stage stops its dependents, the others finish, and the exit status is 1."
+    )
+
+    @OptionGroup var pipeline: PipelineOptions
+    @OptionGroup var cacheOptions: CacheOptions
+
+    @Option(name: .short, help: "Jobs to run at once (default: the number of cores).")
+    var j: Int?
+
+    @Option(help: "Run only this stage and the stages it needs.")
+    var until: String?
+
+    @Option(help: "Rerun this stage even if it is fresh (repeatable).")
+    var force: [String] = []
+
+    @Flag(help: "Print what would run and why, run nothing.")
+    var dryRun = false
+
+    func run() throws {
+        let engine = try userFacing { try pipeline.engine(cacheOptions) }
+        for name in force + [until].compactMap({ $0 }) where engine.pipeline.stage(name) == nil {
+            throw ValidationError("no stage '\(name)' in \(pipeline.file); stages: \(engine.pipeline.stages.map(\.name).joined(separator: ", "))")
+        }
+        let options = RunOptions(jobs: j, until: until, force: Set(force), dryRun: dryRun)
+        let display = ProgressDisplay()
+        let scheduler = Scheduler(engine: engine, executor: ProcessExecutor(), options: options, display: display)
+        if dryRun {
+            let report = scheduler.run()
+            for name in report.fresh { print("fresh  \(name)") }
+            for (name, reasons) in report.wouldRun { print("run    \(name): \(reasons.joined(separator: "; "))") }
+            return
+        }
+        let lock = try cacheOptions.lock(command: CommandLine.arguments.joined(separator: " "))
+        defer { lock.release() }
+        let signals = SignalTrap { scheduler.cancel() }
+        let started = Date()
+        let report = scheduler.run()
+        signals.restore()
+        if report.interrupted {
+            printError("mammoflow: interrupted; running jobs were stopped, nothing half-written was kept")
+            throw ExitCode(130)
+        }
+        for (stage, failure) in report.failed.sorted(by: { $0.key < $1.key }) {
+            printError("\nstage \(stage) failed: \(failure)")
+        }
+        if !report.blocked.isEmpty { printError("not run because a dependency failed: \(report.blocked.joined(separator: ", "))") }
+        let seconds = Date().timeIntervalSince(started)
+        printError("ran \(report.ran.count), fresh \(report.fresh.count), failed \(report.failed.count) (\(String(format: "%.2f", seconds)) s)")
+        if !report.succeeded { throw ExitCode(1) }
+    }
+}
+
+/// Turns SIGINT and SIGTERM into a call to `handler` (on a dispatch queue) for the duration of a run.
+final class SignalTrap {
+    private var sources: [DispatchSourceSignal] = []
+
+    init(_ handler: @escaping () -> Void) {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler(handler: handler)
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    func restore() {
+        for source in sources { source.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+}

@@ -1,0 +1,155 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Pipeline
+import Shards
+import Testing
+
+/// End-to-end tests of the `mammoflow` binary with shell-script stages: real processes, a real lock.
+struct CLIWorkspace {
+    let root: String
+    let mammoflow: String
+
+    init(_ name: String = #function) throws {
+        let products = try #require(builtProductsDirectory(), "build the package first: the mammoflow binary was not found")
+        mammoflow = "\(products)/mammoflow"
+        root = try scratch(name)
+        try write("\(root)/stages/shell-stage", shellStage(workspace: root), executable: true)
+        try write("\(root)/p.yaml", """
+        stages:
+          a: { run: ./stages/shell-stage, params: { n: 1 } }
+          b: { run: ./stages/shell-stage, deps: [a], params: { hold: true } }
+          c: { run: ./stages/shell-stage, deps: [b] }
+        """)
+    }
+
+    func start(_ arguments: [String]) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: mammoflow)
+        process.arguments = arguments + ["--cache", "\(root)/cache"]
+        process.currentDirectoryURL = URL(fileURLWithPath: root)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        return (process, pipe)
+    }
+
+    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        try shell(mammoflow, arguments + ["--cache", "\(root)/cache"], cwd: root)
+    }
+
+    var runsLog: [String] {
+        ((try? String(contentsOfFile: "\(root)/runs.log", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    /// Waits until `condition` holds (at most 20 s).
+    func waitFor(_ what: String, _ condition: () -> Bool) throws {
+        for _ in 0..<400 where !condition() { usleep(50_000) }
+        try #require(condition(), "timed out waiting for \(what)")
+    }
+}
+
+@Test func killDashNineInTheMiddleOfAStageLeavesAValidStoreAndTheRerunCompletes() throws {
+    let ws = try CLIWorkspace()
+    try write("\(ws.root)/hold", "")
+    let (scheduler, _) = try ws.start(["run", "p.yaml"])
+    try ws.waitFor("stage b to start") { ws.runsLog == ["a", "b"] }
+    kill(scheduler.processIdentifier, SIGKILL)
+    scheduler.waitUntilExit()
+    try FileManager.default.removeItem(atPath: "\(ws.root)/hold")  // lets the orphaned stage finish on its own
+
+    let status = try ws.run(["status", "p.yaml"])
+    #expect(status.output.contains("fresh  a"))
+    #expect(status.output.contains("stale  b  never run"))
+    #expect(try ws.run(["verify"]).status == 0)
+
+    let rerun = try ws.run(["run", "p.yaml"])
+    #expect(rerun.status == 0, "\(rerun.output)")
+    #expect(ws.runsLog.suffix(2) == ["b", "c"])
+    #expect(try ws.run(["status", "p.yaml"]).output.split(separator: "\n").allSatisfy { $0.hasPrefix("fresh") })
+}
+
+@Test func twoConcurrentRunsOnOneCacheDoTheWorkOnceAndTheSecondSaysWhoItWaitsFor() throws {
+    let ws = try CLIWorkspace()
+    try write("\(ws.root)/hold", "")
+    let (first, firstOut) = try ws.start(["run", "p.yaml"])
+    try ws.waitFor("the first run to hold the lock") { ws.runsLog.contains("b") }
+    let (second, secondOut) = try ws.start(["run", "p.yaml"])
+    usleep(500_000)
+    try FileManager.default.removeItem(atPath: "\(ws.root)/hold")
+    first.waitUntilExit()
+    second.waitUntilExit()
+    let secondText = String(decoding: secondOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    _ = firstOut.fileHandleForReading.readDataToEndOfFile()
+    #expect(first.terminationStatus == 0)
+    #expect(second.terminationStatus == 0, "\(secondText)")
+    #expect(secondText.contains("is locked by pid \(first.processIdentifier)"), "\(secondText)")
+    #expect(secondText.contains("ran 0, fresh 3"), "\(secondText)")
+    #expect(ws.runsLog == ["a", "b", "c"])
+}
+
+@Test func aFailingShellStagePrintsTheTailOfItsLogAndExitsNonZero() throws {
+    let ws = try CLIWorkspace()
+    let result = try ws.run(["run", "p.yaml", "--set", "b.fail=true", "--set", "b.hold=false"])
+    #expect(result.status == 1)
+    #expect(result.output.contains("stage b failed"))
+    #expect(result.output.contains("stage b: cannot go on"))
+    #expect(result.output.contains("not run because a dependency failed: c"))
+    let why = try ws.run(["why", "c", "p.yaml", "--set", "b.hold=false"])
+    #expect(why.output.contains("upstream b is stale"))
+}
+
+@Test func ingestListsADatasetOutsideTheStoreAndNoticesChanges() throws {
+    let ws = try CLIWorkspace()
+    let data = "\(ws.root)/rsna"
+    // Three rows of the real RSNA table, for patients whose files we create (one is missing on purpose).
+    try write("\(data)/train.csv", "site_id,patient_id,image_id,laterality,view\n2,10006,462822612,L,CC\n2,10006,1459541791,L,MLO\n2,10011,220375232,L,CC\n")
+    try write("\(data)/train_images/10006/462822612.dcm", "dicom 1")
+    try write("\(data)/train_images/10006/1459541791.dcm", "dicom 2")
+    try write("\(ws.root)/rsna.yaml", "stages:\n  ingest: { run: mammoflow-ingest, params: { path: \"\" } }\n")
+    let products = try #require(builtProductsDirectory())
+    try #require(FileManager.default.isExecutableFile(atPath: "\(products)/mammoflow-ingest"))
+
+    let missing = try ws.run(["run", "rsna.yaml", "--set", "ingest.path=\(ws.root)/nowhere"])
+    #expect(missing.status == 1)
+    #expect(missing.output.contains("dataset folder \(ws.root)/nowhere does not exist"))
+
+    let first = try ws.run(["run", "rsna.yaml", "--set", "ingest.path=\(data)"])
+    #expect(first.status == 0, "\(first.output)")
+    let shown = try ws.run(["show", "ingest", "rsna.yaml", "--set", "ingest.path=\(data)", "--json"])
+    let json = try JSONValue.parse(shown.output)
+    #expect(json["files"]?.arrayValue?.compactMap { $0["path"]?.stringValue } ==
+            ["train.csv", "train_images/10006/1459541791.dcm", "train_images/10006/462822612.dcm"])
+    #expect(json["files"]?.arrayValue?[1]["sha256"]?.stringValue == Digest.sha256Hex("dicom 2"))
+    #expect(json["rejects"]?.arrayValue?.first?["key"] == "220375232")
+    #expect(json["records"] == 2)
+    // Nothing of the dataset was copied into the store.
+    #expect(Store(root: "\(ws.root)/cache").allObjects().isEmpty)
+
+    #expect(try ws.run(["status", "rsna.yaml", "--set", "ingest.path=\(data)"]).output.hasPrefix("fresh"))
+    usleep(20_000)
+    try write("\(data)/train_images/10011/220375232.dcm", "dicom 3")
+    let stale = try ws.run(["status", "rsna.yaml", "--set", "ingest.path=\(data)"])
+    #expect(stale.output.contains("stale  ingest  source folder \(data)/train_images changed"), "\(stale.output)")
+    #expect(try ws.run(["run", "rsna.yaml", "--set", "ingest.path=\(data)"]).status == 0)
+    #expect(try ws.run(["status", "rsna.yaml", "--set", "ingest.path=\(data)"]).output.hasPrefix("fresh"))
+}
+
+@Test func everyCommandHasHelp() throws {
+    let ws = try CLIWorkspace()
+    let top = try ws.run(["--help"])
+    for command in ["run", "status", "why", "dag", "show", "verify", "gc"] {
+        #expect(top.output.contains("  \(command)"), "\(command) missing from mammoflow --help")
+    }
+    let run = try shell(ws.mammoflow, ["run", "--help"]).output
+    for option in ["--set <stage.param=value>", "-j <j>", "--until <until>", "--force <force>", "--dry-run", "--cache <cache>"] {
+        #expect(run.contains(option), "run --help lacks \(option)")
+    }
+    #expect(try shell(ws.mammoflow, ["dag", "--help"]).output.contains("--format <format>"))
+    #expect(try shell(ws.mammoflow, ["show", "--help"]).output.contains("--png <OUT.png>"))
+    #expect(try shell(ws.mammoflow, ["gc", "--help"]).output.contains("--apply"))
+    let dag = try ws.run(["dag", "p.yaml", "--format", "mermaid"])
+    #expect(dag.output.hasPrefix("flowchart LR\n"))
+}
