@@ -19,10 +19,8 @@ struct Mammoflow: ParsableCommand {
             FoldsCommand.self,
             ScoreCommand.self,
             MetricsCommand.self,
-        subcommands: [
             ShardCommand.self,
             DICOMCommand.self,
-        ]
         ]
     )
 }
