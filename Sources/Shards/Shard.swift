@@ -50,6 +50,15 @@ public struct ShardInfo: Sendable, Equatable, Codable {
     public let records: Int
     public let firstKey: String?
     public let lastKey: String?
+
+    public init(name: String, sha256: String, size: Int, records: Int, firstKey: String?, lastKey: String?) {
+        self.name = name
+        self.sha256 = sha256
+        self.size = size
+        self.records = records
+        self.firstKey = firstKey
+        self.lastKey = lastKey
+    }
 }
 
 // MARK: - Writing

@@ -1,1 +1,0 @@
-// The DICOM library; see docs/architecture.md.

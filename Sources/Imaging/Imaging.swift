@@ -1,1 +1,0 @@
-// The Imaging library; see docs/architecture.md.

@@ -1,0 +1,57 @@
+import Foundation
+import Imaging
+import Shards
+
+/// What an image stage makes of one input record.
+public enum ImageStageResult {
+    /// A new image, encoded as an `ImagePayload` before writing.
+    case image(GrayImage, metadata: JSONValue)
+    /// The input payload unchanged (no decode and re-encode), with new metadata.
+    case unchanged(metadata: JSONValue)
+    /// The record is dropped with this reason.
+    case reject(String)
+}
+
+extension JSONValue {
+    /// This object with `fields` added (replacing fields of the same name); a non-object becomes `fields`.
+    public func adding(_ fields: [String: JSONValue]) -> JSONValue {
+        .object((objectValue ?? [:]).merging(fields) { _, new in new })
+    }
+}
+
+/// The loop every image stage runs: decode each input record, `transform` it on `context.threads` workers
+/// with memory bounded by a few images, write the results in key order (so shards are byte-identical
+/// across runs), record rejects and progress. A thrown error rejects that record only.
+/// Returns how many records were written.
+public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
+                            transform: @escaping (RecordRef, GrayImage) throws -> ImageStageResult) throws -> Int {
+    let writer = context.shardWriter()
+    var written = 0
+    enum Outcome { case write(payload: [UInt8], metadata: JSONValue), reject(String) }
+    try orderedParallelMap(count: refs.count, threads: context.threads, work: { i -> Outcome in
+        let ref = refs[i]
+        do {
+            let payload = try ref.payload()
+            let image = GrayImage(try ImagePayload(decoding: payload))
+            switch try transform(ref, image) {
+            case .image(let out, let metadata): return .write(payload: out.payload.encode(), metadata: metadata)
+            case .unchanged(let metadata): return .write(payload: payload, metadata: metadata)
+            case .reject(let reason): return .reject(reason)
+            }
+        } catch {
+            return .reject("\(error)")
+        }
+    }, consume: { i, outcome in
+        let ref = refs[i]
+        switch outcome {
+        case .write(let payload, let metadata):
+            try writer.append(key: ref.key, metadata: metadata, payload: payload)
+            written += 1
+        case .reject(let reason):
+            context.reject(key: ref.key, file: ref.metadata["file"]?.stringValue, reason: reason)
+        }
+        context.progress(done: i + 1, total: refs.count)
+    })
+    context.recordShards(try writer.finish())
+    return written
+}

@@ -1,1 +1,0 @@
-// The Synthesis library; see docs/architecture.md.

@@ -1,1 +1,0 @@
-// The Validation library; see docs/architecture.md.

@@ -1,0 +1,58 @@
+// mammoflow-downscale: images to a smaller size. params: { factor: 4 } (exact block mean, the study's 1/4)
+// or { width: W, height: H } (area when shrinking, bilinear when growing). When decode already reduced
+// the images (metadata `reduce: r`, a factor of 2^r per side) only the rest of the factor is applied;
+// when nothing is left the input shards become this artifact's files as they are: no pixel is copied.
+import Foundation
+import Imaging
+import Shards
+import Stages
+
+runStage("downscale") { context in
+    let (name, input) = try context.soleInput()
+    let factor = try context.params.int("factor", default: 4)
+    let width = try context.params.int("width", default: 0), height = try context.params.int("height", default: 0)
+    guard factor >= 1, (width == 0) == (height == 0), width >= 0, height >= 0 else {
+        throw StageError(stage: context.stage, reason: "params: factor must be >= 1; width and height positive and given together")
+    }
+    let refs = try context.records(of: input)
+
+    /// The factor decode already applied to a record (`reduce: r` halves each side r times).
+    func reduction(_ ref: RecordRef) -> Int { 1 << min(15, max(0, ref.metadata["reduce"]?.intValue ?? 0)) }
+
+    if width == 0, context.job.slice == nil, !refs.isEmpty, refs.allSatisfy({ reduction($0) == factor }) {
+        try linkInputShards(context, input)
+        context.log("input '\(name)' already reduced by \(factor) at decode: its shards pass through unchanged")
+        try context.finish(records: input.records, summary: ["passthrough": true, "factor": .int(Int64(factor))])
+        return
+    }
+
+    let written = try mapImageRecords(context, refs) { ref, image in
+        let already = reduction(ref)
+        if width > 0 {
+            let out = Resample.resize(image, width: width, height: height)
+            return .image(out, metadata: ref.metadata.adding(["downscale": ["width": .int(Int64(width)), "height": .int(Int64(height))]]))
+        }
+        guard factor % already == 0 else { return .reject("already reduced by \(already) at decode, which does not divide factor \(factor)") }
+        let rest = factor / already
+        let out = Resample.areaAverage(image, factor: rest)
+        guard out.width > 0, out.height > 0 else { return .reject("\(image.width)x\(image.height) is smaller than the factor \(rest)") }
+        return .image(out, metadata: ref.metadata.adding(["downscale": ["factor": .int(Int64(factor)), "applied": .int(Int64(rest))]]))
+    }
+    try context.finish(records: written, summary: ["factor": .int(Int64(factor))])
+}
+
+/// Makes the input's shards this artifact's files: hard links (no bytes copied) named as the input names
+/// them, listed with the input's hashes so nothing is read or hashed again.
+func linkInputShards(_ context: StageContext, _ input: ArtifactManifest) throws {
+    var infos: [ShardInfo] = []
+    for file in input.shards {
+        let from = try context.location(of: file), to = "\(context.outputDirectory)/\(file.path)"
+        if link(from, to) != 0 {
+            // Another filesystem: a copy is the only way, and still no pixel is decoded.
+            try FileManager.default.copyItem(atPath: from, toPath: to)
+        }
+        infos.append(ShardInfo(name: file.path, sha256: file.sha256, size: file.size, records: file.records ?? 0,
+                               firstKey: nil, lastKey: nil))
+    }
+    context.recordShards(infos)
+}

@@ -1,0 +1,24 @@
+// The score stage: out-of-fold predictions against the cohort's labels.
+// params: { bootstrap: 1000, seed: 0 }
+// inputs: artifacts listing predictions.csv (format: Validation's ScoringInput), train.csv (synth or
+// ingest) and optionally folds.csv (when the predictions carry no fold column), whatever the stages' names.
+// output: metrics.json and ROC, PR and calibration plots; prediction rows that cannot be scored are rejects.
+import Shards
+import Stages
+import Validation
+
+runStage("score") { context in
+    let replicates = try context.params.int("bootstrap", default: 1000)
+    let seed = UInt64(bitPattern: Int64(try context.params.int("seed", default: 0)))
+    func table(_ name: String) throws -> CSVTable {
+        try CSVTable(contentsOf: context.location(of: tableFile(named: name, in: context)))
+    }
+    let folds = try optionalTableFile(named: "folds.csv", in: context).map { try CSVTable(contentsOf: context.location(of: $0)) }
+    let predictions = try table("predictions.csv")
+    let run = try ScoreRun(predictions: predictions, table: table("train.csv"), folds: folds, replicates: replicates, seed: seed)
+    for reject in run.rejects { context.reject(key: reject.key, file: "predictions.csv line \(reject.line)", reason: reject.reason) }
+    try run.write(metricsPath: "\(context.outputDirectory)/metrics.json")
+    context.log(run.summary)
+    let headline = try Headline.values(of: run.report)
+    try context.finish(records: run.images.count, summary: .object(headline.mapValues { $0.map(JSONValue.double) ?? .null }))
+}
