@@ -50,7 +50,7 @@ let package = Package(
 
         .testTarget(name: "ShardsTests", dependencies: ["Shards"], swiftSettings: v5),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "Shards"], swiftSettings: v5),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: v5),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Synthesis"], swiftSettings: v5),
         .testTarget(name: "NeuralTests", dependencies: ["Neural"], swiftSettings: v5),
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "Shards"], swiftSettings: v5),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "DICOM"], swiftSettings: v5),
