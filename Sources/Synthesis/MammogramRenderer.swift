@@ -132,17 +132,20 @@ public enum MammogramRenderer {
         // Stored values: vendor range, detector noise (quantum ~ sqrt(signal) plus electronic), photometric, flip.
         let maxValue = Float((1 << profile.bitsStored) - 1)
         let offset = 0.03 * maxValue, span = 0.9 * maxValue
+        let inverted = profile.isMonochrome1
         var pixels = [UInt16](repeating: 0, count: width * height)
         signal.withUnsafeBufferPointer { s in
             pixels.withUnsafeMutableBufferPointer { p in
                 for y in 0..<height {
+                    let row = y * width
                     for x in 0..<width {
-                        let v = s[y * width + x]
-                        let sigma = 0.002 + 0.006 * max(v, 0).squareRoot()
+                        let v = s[row + x]
+                        let sigma = 0.0008 + 0.0035 * max(v, 0).squareRoot()
                         var stored = offset + span * (min(v, 1.02) + sigma * rng.fastNormal())
-                        if profile.isMonochrome1 { stored = maxValue - stored }
+                        if inverted { stored = maxValue - stored }
                         let column = isRight ? width - 1 - x : x
-                        p[y * width + column] = UInt16(min(maxValue, max(0, stored.rounded())))
+                        // Round half up; the clamp keeps the conversion in range.
+                        p[row + column] = UInt16(min(maxValue, max(0, stored)) + 0.5)
                     }
                 }
             }

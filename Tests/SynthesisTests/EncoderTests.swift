@@ -43,7 +43,7 @@ struct EncoderTests {
         w.write(0xFF, count: 8)
         w.write(0b101, count: 3)
         w.flush()
-        #expect(w.bytes == [0xFF, 0x00, 0b1011_1111])
+        #expect(w.finish() == [0xFF, 0x00, 0b1011_1111])
     }
 
     /// Part 10 structure: preamble, DICM, group length covering the meta group, tags ascending, even lengths,
