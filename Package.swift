@@ -32,9 +32,10 @@ let package = Package(
         systemLibrary("COpenJPEG", "libopenjp2", "libopenjp2-7-dev"),
         systemLibrary("CPNG", "libpng", "libpng-dev"),
         systemLibrary("CBLAS", "openblas", "libopenblas-dev"),
+        systemLibrary("CZlib", "zlib", "zlib1g-dev"),
 
         .target(name: "Shards", dependencies: ["CZstd", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: v5),
-        .target(name: "DICOM", dependencies: ["COpenJPEG", "CZstd"], swiftSettings: v5),
+        .target(name: "DICOM", dependencies: ["COpenJPEG", "CZstd", "CZlib"], swiftSettings: v5),
         .target(name: "Imaging", dependencies: ["CPNG", "Shards"], swiftSettings: v5),
         .target(name: "Neural", dependencies: ["CBLAS", "Shards"], swiftSettings: v5),
         .target(name: "Validation", dependencies: ["Imaging", "Shards"], swiftSettings: v5),
@@ -48,8 +49,8 @@ let package = Package(
         ], swiftSettings: v5),
 
         .testTarget(name: "ShardsTests", dependencies: ["Shards"], swiftSettings: v5),
-        .testTarget(name: "DICOMTests", dependencies: ["DICOM"], swiftSettings: v5),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: v5),
+        .testTarget(name: "DICOMTests", dependencies: ["DICOM", "Shards"], swiftSettings: v5),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Synthesis"], swiftSettings: v5),
         .testTarget(name: "NeuralTests", dependencies: ["Neural"], swiftSettings: v5),
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "Shards"], swiftSettings: v5),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "DICOM"], swiftSettings: v5),

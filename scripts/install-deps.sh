@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages mammoflow builds against, only those that are missing.
 set -euo pipefail
-packages=(pkg-config libopenjp2-7-dev libpng-dev libzstd-dev libopenblas-dev zstd)
+packages=(pkg-config libopenjp2-7-dev libpng-dev libzstd-dev zlib1g-dev libopenblas-dev zstd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -19,6 +19,8 @@ struct Mammoflow: ParsableCommand {
             FoldsCommand.self,
             ScoreCommand.self,
             MetricsCommand.self,
+            ShardCommand.self,
+            DICOMCommand.self,
         ]
     )
 }

@@ -1,7 +1,7 @@
-import ArgumentParser
+import Imaging
 import Shards
 
-/// Writes an image record as a PNG: provided by the Imaging library once it lands in main.
+/// Writes an image record as a PNG (16-bit gray, or 8-bit for images of 8 bits or fewer).
 func writePNG(_ image: ImagePayload, to path: String) throws {
-    throw ValidationError("--png needs Imaging.PNG, which this build does not have yet")
+    try PNG.write(GrayImage(image), to: path)
 }

@@ -1,0 +1,153 @@
+// mammoflow-decode: a dataset in RSNA's layout (from `synth` or `ingest`) to image shards.
+//
+// params:
+//   values: window16 (default) | window8 | stored | minmax8   how stored values become samples (DICOM.OutputValues):
+//           window16/window8 apply the Modality LUT, the VOI window or LUT and invert MONOCHROME1 (bright = dense);
+//           stored keeps the stored values; minmax8 is the RSNA study's per-image min-max to 8 bits, no window.
+//   reduce: 0 (default) | N    1/2^N of each side: JPEG 2000 skips the finer wavelet levels, other encodings
+//           are area-averaged after decoding. Recorded as metadata `reduce` for downscale.
+//   voi:    0 (default)        which window (or VOI LUT) of the file to use when it has several.
+// Input: train.csv (else test.csv) and train_images/ (test_images/) <patient_id>/<image_id>.dcm.
+// Output: one record per image, key "<patient_id>/<image_id>", metadata = the table row (typed) + `dicom`
+// header facts + `source` {path, sha256} + `values` + `reduce`. Rejects: unreadable, truncated, unsupported
+// encoding, corrupt pixels, constant image, table row without a file, file without a row.
+import DICOM
+import Foundation
+import Shards
+import Stages
+
+/// One image to decode: its table row and its file, or one of them missing.
+struct Job {
+    let key: String
+    let row: JSONValue?
+    let file: ArtifactFile?
+}
+
+/// A table cell as JSON: whole numbers as ints, other numbers as doubles, True/False as booleans, empty as
+/// null, else text.
+func typedCell(_ text: String) -> JSONValue {
+    let t = text.trimmingCharacters(in: .whitespaces)
+    if t.isEmpty { return .null }
+    if t == "True" || t == "False" { return .bool(t == "True") }
+    if let i = Int64(t) { return .int(i) }
+    if let d = Double(t), d.isFinite, t.rangeOfCharacter(from: .letters) == nil { return .double(d) }
+    return .string(t)
+}
+
+/// The rows of an RSNA table, keyed "<patient_id>/<image_id>", each as an object of typed cells.
+func readTable(_ path: String, name: String, stage: String) throws -> [String: JSONValue] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw StageError(stage: stage, reason: "cannot read \(name) at \(path)")
+    }
+    var lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
+    guard !lines.isEmpty else { throw StageError(stage: stage, reason: "\(name) is empty") }
+    let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false)
+        .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \"\r")) }
+    guard let p = header.firstIndex(of: "patient_id"), let i = header.firstIndex(of: "image_id") else {
+        throw StageError(stage: stage, reason: "\(name) has no patient_id and image_id columns")
+    }
+    var rows: [String: JSONValue] = [:]
+    for line in lines {
+        let cells = line.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"\r")) }
+        guard cells.count == header.count else {
+            throw StageError(stage: stage, reason: "\(name): a row has \(cells.count) cells, the header \(header.count): \(line)")
+        }
+        var object: [String: JSONValue] = [:]
+        for (column, cell) in zip(header, cells) { object[column] = typedCell(cell) }
+        rows["\(cells[p].trimmingCharacters(in: .whitespaces))/\(cells[i].trimmingCharacters(in: .whitespaces))"] = .object(object)
+    }
+    return rows
+}
+
+/// Matches table rows with image files; keys in ascending order (shards need it).
+func pairRowsWithFiles(rows: [String: JSONValue], files: [ArtifactFile], folder: String) -> [Job] {
+    var images: [String: ArtifactFile] = [:]
+    for f in files where f.path.hasPrefix("\(folder)/") && f.path.hasSuffix(".dcm") {
+        let parts = f.path.dropFirst(folder.count + 1).dropLast(4).split(separator: "/")
+        if parts.count == 2 { images["\(parts[0])/\(parts[1])"] = f }
+    }
+    let keys = Set(rows.keys).union(images.keys).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    return keys.map { Job(key: $0, row: rows[$0], file: images[$0]) }
+}
+
+enum Outcome {
+    case image(payload: [UInt8], metadata: JSONValue)
+    case reject(file: String?, reason: String)
+}
+
+runStage("decode") { context in
+    let p = context.params
+    let known: Set<String> = ["values", "reduce", "voi"]
+    if let unknown = p.values.objectValue?.keys.filter({ !known.contains($0) }).sorted(), !unknown.isEmpty {
+        throw StageError(stage: context.stage, reason: "unknown params \(unknown.joined(separator: ", ")) (known: values, reduce, voi)")
+    }
+    let values = OutputValues(rawValue: try p.choice("values", OutputValues.allCases.map(\.rawValue), default: "window16"))!
+    let reduce = try p.int("reduce", default: 0)
+    let voi = try p.int("voi", default: 0)
+    guard (0...8).contains(reduce), voi >= 0 else {
+        throw StageError(stage: context.stage, reason: "params: reduce must be 0-8 and voi >= 0")
+    }
+
+    let (_, input) = try context.soleInput()
+    let (tableName, folder): (String, String) =
+        input.file("train.csv") != nil ? ("train.csv", "train_images") : ("test.csv", "test_images")
+    guard let table = input.file(tableName) else {
+        throw StageError(stage: context.stage, reason: "the input has neither train.csv nor test.csv")
+    }
+    let rows = try readTable(try context.location(of: table), name: tableName, stage: context.stage)
+    var jobs = pairRowsWithFiles(rows: rows, files: input.files, folder: folder)
+    if let slice = context.job.slice {
+        jobs = jobs.enumerated().filter { slice.contains(position: $0.offset) }.map(\.element)
+    }
+
+    // Several workers decode one image each with one thread; a single worker gives libopenjp2 every thread.
+    let workers = min(context.threads, max(1, jobs.count))
+    let codecThreads = workers > 1 ? 1 : context.threads
+    let writer = context.shardWriter()
+    var written = 0
+    let started = Date()
+    try orderedParallelMap(count: jobs.count, threads: workers, work: { i -> Outcome in
+        let job = jobs[i]
+        guard let file = job.file else { return .reject(file: nil, reason: "table row without a file under \(folder)/") }
+        guard let row = job.row else { return .reject(file: file.path, reason: "file without a row in \(tableName)") }
+        do {
+            let dicom = try DICOMFile(path: try context.location(of: file))
+            let header = try dicom.header()
+            let pixels = try dicom.decodeFrame(reduce: reduce, threads: codecThreads)
+            let (low, high) = pixels.storedRange()
+            guard low != high else {
+                return .reject(file: file.path, reason: low == 0 ? "all-zero image" : "constant image (every stored value is \(low))")
+            }
+            let image = try PixelSemantics(header: header, voiIndex: voi).render(pixels, as: values)
+            let payload = ImagePayload(width: image.width, height: image.height, bits: image.bits, samples: image.samples)
+            let metadata = row.adding([
+                "dicom": try JSONValue(encoding: HeaderFacts(header, voiIndex: voi)),
+                "source": ["path": .string(file.path), "sha256": .string(file.sha256)],
+                "values": .string(values.rawValue),
+                "reduce": .int(Int64(reduce)),
+            ])
+            return .image(payload: payload.encode(), metadata: metadata)
+        } catch let error as DICOMError {
+            return .reject(file: file.path, reason: "\(error.kind.rawValue): \(error.reason)")
+        } catch {
+            return .reject(file: file.path, reason: "\(error)")
+        }
+    }, consume: { i, outcome in
+        switch outcome {
+        case .image(let payload, let metadata):
+            try writer.append(key: jobs[i].key, metadata: metadata, payload: payload)
+            written += 1
+        case .reject(let file, let reason):
+            context.reject(key: jobs[i].key, file: file, reason: reason)
+        }
+        context.progress(done: i + 1, total: jobs.count)
+    })
+    context.recordShards(try writer.finish())
+    let seconds = Date().timeIntervalSince(started)
+    context.log("decoded \(written) of \(jobs.count) images in \(String(format: "%.1f", seconds)) s with \(workers) workers")
+    try context.finish(records: written, summary: [
+        "images": .int(Int64(written)), "rejects": .int(Int64(jobs.count - written)),
+        "values": .string(values.rawValue), "reduce": .int(Int64(reduce)),
+    ])
+}
