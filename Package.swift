@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Stages", dependencies: ["Shards", "Imaging"], swiftSettings: v5),
 
         .executableTarget(name: "mammoflow", dependencies: [
-            "Pipeline", "Shards", "DICOM", "Imaging", "Synthesis", "Validation", "Stages",
+            "Pipeline", "Shards", "DICOM", "Imaging", "Synthesis", "Validation", "Stages", "Neural",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
 
