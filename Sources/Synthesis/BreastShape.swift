@@ -113,8 +113,7 @@ struct BreastShape {
         for _ in 0..<8 {
             guard let (first, last) = columnExtent(x + margin) else { x *= 0.85; continue }
             let mid = (first + last) / 2, half = max(0, (last - first) / 2 - margin)
-            var y = mid + offset * 0.8 * half
-            if projection == .mediolateral { y = max(y, pectoralLeft * 0.5) }
+            let y = mid + offset * 0.8 * half
             if x - margin < pectoralEdge(y) { x = pectoralEdge(y) + margin * 1.5; continue }
             if x + margin < boundary(y) { return (x, y) }
             x *= 0.9

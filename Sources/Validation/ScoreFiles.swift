@@ -88,11 +88,12 @@ public struct ScoreRun {
         report = scorePredictions(images, replicates: replicates, seed: seed)
     }
 
-    /// Writes `metrics.json` (at `metricsPath`) and, beside it, the plots.
+    /// Writes `metrics.json` (at `metricsPath`) and, beside it, roc.png, pr.png and calibration.png.
     public func write(metricsPath: String) throws {
         let directory = URL(fileURLWithPath: metricsPath).deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try writeFileAtomically(metricsPath, try ScoreFiles.encode(report))
+        try ScorePlots.write(images, report, to: directory)
     }
 
     /// A few lines for people.

@@ -19,7 +19,9 @@ struct Mammoflow: ParsableCommand {
             FoldsCommand.self,
             ScoreCommand.self,
             MetricsCommand.self,
+            ShardCommand.self,
             DICOMCommand.self,
+            NeuralBench.self,
         ]
     )
 }

@@ -21,7 +21,7 @@ struct ShowCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
-    @Option(help: ArgumentHelp("With --id: write the record's image as a PNG.", valueName: "OUT.png"))
+    @Option(help: ArgumentHelp("With --id: write the record's image as an 8-bit PNG for looking at.", valueName: "OUT.png"))
     var png: String?
 
     func run() throws {
@@ -51,7 +51,9 @@ struct ShowCommand: ParsableCommand {
         if artifact.summary != .object([:]) { print("summary: \(artifact.summary.canonicalText)") }
         for row in rows.prefix(50) { print("  \(row.canonicalText)") }
         if rows.count > 50 { print("  ... \(rows.count - 50) more (--json for all)") }
-        for file in artifact.files where !file.isShard && artifact.shards.isEmpty { print("  \(file.path)  \(file.size) bytes") }
+        let others = artifact.files.filter { !$0.isShard }
+        for file in others.prefix(50) { print("  \(file.path)  \(file.size) bytes  \(file.sha256.prefix(12))\(file.source.map { "  (\($0))" } ?? "")") }
+        if others.count > 50 { print("  ... \(others.count - 50) more files (--json for all)") }
         for reject in artifact.rejects.prefix(20) { print("reject \(reject.key): \(reject.reason)\(reject.file.map { " (\($0))" } ?? "")") }
     }
 

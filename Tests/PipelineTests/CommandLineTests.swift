@@ -153,3 +153,21 @@ struct CLIWorkspace {
     let dag = try ws.run(["dag", "p.yaml", "--format", "mermaid"])
     #expect(dag.output.hasPrefix("flowchart LR\n"))
 }
+
+@Test func sigintStopsTheRunningStageAndCommitsNothing() throws {
+    let ws = try CLIWorkspace()
+    try write("\(ws.root)/hold", "")
+    let (scheduler, output) = try ws.start(["run", "p.yaml"])
+    try ws.waitFor("stage b to start") { ws.runsLog == ["a", "b"] }
+    kill(scheduler.processIdentifier, SIGINT)
+    scheduler.waitUntilExit()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    #expect(scheduler.terminationStatus == 130, "\(text)")
+    #expect(text.contains("interrupted"))
+    // The stage process is gone (it would otherwise still be waiting on `hold`), nothing of it was kept.
+    let store = Store(root: "\(ws.root)/cache")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: store.tmpDirectory).isEmpty)
+    #expect(store.allRunKeys().count == 1)
+    let leftover = try shell("/usr/bin/pgrep", ["-f", "\(ws.root)/cache/tmp"])
+    #expect(leftover.output.isEmpty, "stage processes still running: \(leftover.output)")
+}

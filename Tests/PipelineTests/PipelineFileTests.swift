@@ -107,3 +107,13 @@ func aBadPipelineFileGetsAnErrorNamingFileStageAndField(_ bad: BadPipeline) thro
     #expect(base.key == Digest.sha256Hex(#"{"executable":"e1","inputs":{"decode":"c1"},"params":{"factor":4},"schema":1,"slices":1}"#))
     #expect(KeyParts(executable: "e1", params: ["factor": 4.0], inputs: ["decode": "c1"], slices: 1).key == base.key)
 }
+
+@Test func aVariantCanRemoveAnInheritedStage() throws {
+    let ws = try Workspace()
+    try write("\(ws.root)/p.yaml", "stages:\n  a: { run: stage-a }\n  b: { run: stage-b, deps: [a] }\n  c: { run: stage-c, deps: [b] }\n")
+    try write("\(ws.root)/v.yaml", "extends: p.yaml\nstages:\n  a: ~\n  d: { run: stage-d }\n  b: { deps: [d] }\n")
+    #expect(try ws.pipeline("v.yaml").stages.map(\.name) == ["d", "b", "c"])
+    // Removing a stage others still need is caught like any unknown dependency.
+    try write("\(ws.root)/w.yaml", "extends: p.yaml\nstages:\n  a: ~\n")
+    #expect(throws: PipelineError.self) { try ws.pipeline("w.yaml") }
+}

@@ -25,8 +25,8 @@ public enum JPEGLosslessEncoder {
 
         var histogram = [Int](repeating: 0, count: 17)
         samples.withUnsafeBufferPointer { s in
-            forEachDifference(s, width: width, height: height, precision: precision) { d in
-                histogram[category(d)] += 1
+            histogram.withUnsafeMutableBufferPointer { h in
+                forEachDifference(s, width: width, height: height, precision: precision) { d in h[category(d)] += 1 }
             }
         }
         let table = HuffmanTable(frequencies: histogram)
@@ -42,11 +42,12 @@ public enum JPEGLosslessEncoder {
         out += [0xFF, 0xDA, 0, 8, 1, 1, 0x00, 1, 0, 0x00]
 
         var writer = EntropyBitWriter(capacity: samples.count * precision / 8 + 1024)
+        let codes = table.codes.map(UInt64.init), lengths = table.lengths.map(Int.init)
         samples.withUnsafeBufferPointer { s in
             forEachDifference(s, width: width, height: height, precision: precision) { d in
                 let ssss = category(d)
-                var bits = UInt64(table.codes[ssss])
-                var count = Int(table.lengths[ssss])
+                var bits = codes[ssss]
+                var count = lengths[ssss]
                 if ssss > 0 && ssss < 16 {
                     // Negative differences send the low bits of d - 1 (T.81 F.1.2.1.1).
                     let extra = UInt64(UInt32(bitPattern: d > 0 ? d : d - 1)) & ((1 << UInt64(ssss)) - 1)
@@ -57,7 +58,7 @@ public enum JPEGLosslessEncoder {
             }
         }
         writer.flush()
-        out += writer.bytes
+        out += writer.finish()
         out += [0xFF, 0xD9]
         return out
     }
@@ -171,27 +172,49 @@ struct HuffmanTable {
 }
 
 /// Packs bits MSB first into bytes, inserting a 0x00 after every 0xFF (T.81 F.1.2.3); pads the last byte with ones.
+/// Writes into a manually grown buffer: this is the encoder's inner loop, and array appends cost a uniqueness
+/// check per byte.
 struct EntropyBitWriter {
-    private(set) var bytes: [UInt8]
+    private var buffer: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private var count = 0
     private var accumulator: UInt64 = 0
     private var pending = 0
 
     init(capacity: Int) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        self.capacity = max(capacity, 64)
+        buffer = .allocate(capacity: self.capacity)
+    }
+
+    /// The bytes written so far; releases the buffer, so call it once, last.
+    mutating func finish() -> [UInt8] {
+        let bytes = Array(UnsafeBufferPointer(start: buffer, count: count))
+        buffer.deallocate()
+        capacity = 0
+        return bytes
     }
 
     /// Appends the low `count` (<= 32) bits of `bits`.
     @inline(__always)
-    mutating func write(_ bits: UInt64, count: Int) {
-        accumulator = accumulator << UInt64(count) | bits
-        pending += count
+    mutating func write(_ bits: UInt64, count bitCount: Int) {
+        accumulator = accumulator << UInt64(bitCount) | bits
+        pending += bitCount
+        if count + 16 > capacity { grow() }
         while pending >= 8 {
             pending -= 8
             let byte = UInt8(truncatingIfNeeded: accumulator >> UInt64(pending))
-            bytes.append(byte)
-            if byte == 0xFF { bytes.append(0) }
+            buffer[count] = byte
+            count += 1
+            if byte == 0xFF { buffer[count] = 0; count += 1 }
         }
+    }
+
+    private mutating func grow() {
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
+        bigger.update(from: buffer, count: count)
+        buffer.deallocate()
+        buffer = bigger
+        capacity *= 2
     }
 
     mutating func flush() {

@@ -1,0 +1,174 @@
+"""Pipeline engine speed: no-op run, status over a 54,706-file source, shard throughput, random access.
+
+Peers run in the same session: Snakemake (no-op of the same 10-step workflow), sha256sum (hashing every file),
+a Python os.walk + os.stat (the floor for any stat-based status), and the zstd command at the same level on the
+same bytes. DVC is not measured: it is a heavy install whose status over 54,706 files takes minutes to hours
+(its users' reports), which would dominate `make bench`.
+"""
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from common import BIN, WORK, best_of, emit, run
+
+MAMMOFLOW = os.path.join(BIN, "mammoflow")
+HERE = os.path.join(WORK, "pipeline")
+os.makedirs(HERE, exist_ok=True)
+
+# A stage that writes one small file and its manifest (any executable can be a stage).
+STAGE = r"""#!/bin/sh
+set -e
+out=$(sed -n 's/.*"output":"\([^"]*\)".*/\1/p' "$2")
+sed -n 's/.*"params":\({[^}]*}\).*/\1/p' "$2" > "$out/result.txt"
+sha=$(sha256sum "$out/result.txt" | cut -d' ' -f1)
+size=$(wc -c < "$out/result.txt")
+printf '{"files":[{"path":"result.txt","sha256":"%s","size":%s}],"records":1,"rejects":[],"schema":1,"stage":"s","summary":{}}' "$sha" "$size" > "$out/manifest.json"
+"""
+
+
+def noop_run():
+    """A fresh 10-stage chain: `mammoflow run` has nothing to do; the same workflow in Snakemake."""
+    d = os.path.join(HERE, "noop")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    stage = os.path.join(d, "stage.sh")
+    open(stage, "w").write(STAGE)
+    os.chmod(stage, 0o755)
+    lines = ["stages:"]
+    for i in range(10):
+        deps = f", deps: [s{i - 1}]" if i else ""
+        lines.append(f"  s{i}: {{ run: ./stage.sh{deps}, params: {{ i: {i} }} }}")
+    open(os.path.join(d, "p.yaml"), "w").write("\n".join(lines) + "\n")
+    cmd = [MAMMOFLOW, "run", "p.yaml", "--cache", "cache"]
+    subprocess.run(cmd, cwd=d, check=True, stderr=subprocess.DEVNULL)
+    ours = best_of(lambda: subprocess.run(cmd, cwd=d, check=True, stderr=subprocess.DEVNULL), repeat=10)
+
+    peer = None
+    snakemake = os.path.join(os.path.dirname(sys.executable), "snakemake")
+    if os.path.exists(snakemake):
+        rules = ["rule all:\n    input: 'out/s9.txt'\n"]
+        for i in range(10):
+            inp = f"    input: 'out/s{i - 1}.txt'\n" if i else ""
+            rules.append(f"rule s{i}:\n{inp}    output: 'out/s{i}.txt'\n    shell: 'echo {i} > {{output}}'\n")
+        open(os.path.join(d, "Snakefile"), "w").write("\n".join(rules))
+        sm = [snakemake, "-c1", "--quiet", "all"]
+        subprocess.run(sm, cwd=d, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        peer = best_of(lambda: subprocess.run(sm, cwd=d, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), repeat=5)
+    emit("no-op run, fresh 10-stage pipeline (peer: snakemake)", ours * 1e3, peer and peer * 1e3, "ms")
+
+
+def rsna_layout(root, images=54706, patients=11913):
+    """Tiny files in RSNA's layout: train.csv + train_images/<patient>/<image>.dcm (made once, then reused)."""
+    done = os.path.join(root, ".complete")
+    if os.path.exists(done):
+        return
+    shutil.rmtree(root, ignore_errors=True)
+    rng = random.Random(1)
+    pids = rng.sample(range(10000, 66000), patients)
+    rows = ["site_id,patient_id,image_id,laterality,view,cancer"]
+    ids = iter(rng.sample(range(10**6, 2 * 10**9), images))
+    for p, pid in enumerate(pids):
+        n = images // patients + (1 if p < images % patients else 0)
+        os.makedirs(os.path.join(root, "train_images", str(pid)))
+        for _ in range(n):
+            iid = next(ids)
+            rows.append(f"1,{pid},{iid},L,CC,0")
+            with open(os.path.join(root, "train_images", str(pid), f"{iid}.dcm"), "w") as f:
+                f.write(f"DICM {iid}\n")
+    open(os.path.join(root, "train.csv"), "w").write("\n".join(rows) + "\n")
+    # Backdate everything so the stat cache may remember every file (it skips files changed < 2 s ago).
+    old = time.time() - 3600
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            os.utime(os.path.join(dirpath, f), (old, old))
+    open(done, "w").close()
+
+
+def status_54706():
+    data = os.path.join(WORK, "rsna-54706")
+    rsna_layout(data)
+    d = os.path.join(HERE, "status")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    open(os.path.join(d, "p.yaml"), "w").write("stages:\n  ingest: { run: mammoflow-ingest, params: { path: \"\" } }\n")
+
+    def mf(*args):
+        subprocess.run([MAMMOFLOW, *args, "p.yaml", "--cache", "cache", "--set", f"ingest.path={data}"],
+                       cwd=d, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    t = time.perf_counter()
+    mf("run")
+    first = time.perf_counter() - t
+
+    def hash_all():
+        subprocess.run(f"find {data} -type f -print0 | xargs -0 sha256sum > /dev/null", shell=True, check=True)
+    peer_hash = best_of(hash_all, repeat=1)
+    emit("ingest 54,706 files, first run: hash all (peer: find | xargs sha256sum)", first, peer_hash, "s")
+
+    rerun = best_of(lambda: mf("run", "--force", "ingest"), repeat=3)
+    emit("ingest 54,706 files, stat-cached rerun (peer: sha256sum all)", rerun, peer_hash, "s")
+
+    status = best_of(lambda: mf("status"), repeat=5)
+
+    def walk_stat():
+        for dirpath, _, files in os.walk(data):
+            os.stat(dirpath)
+            for f in files:
+                os.stat(os.path.join(dirpath, f))
+    peer_stat = best_of(walk_stat, repeat=3)
+    emit("status over 54,706 files, stat-cached (peer: python os.walk+stat)", status, peer_stat, "s")
+
+
+def shards():
+    """256 MiB of mammogram-like 16-bit records: shard pack/cat vs the zstd command at level 3, same bytes."""
+    d = os.path.join(HERE, "shards")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(os.path.join(d, "records"))
+    rng = np.random.default_rng(0)
+    h = w = 1024  # 2 MiB per record, 128 records
+    yy, xx = np.mgrid[0:h, 0:w]
+    files = []
+    for i in range(128):
+        cx, cy, r = rng.uniform(0.3, 0.7) * w, rng.uniform(0.3, 0.7) * h, rng.uniform(0.3, 0.6) * w
+        breast = np.clip(1 - ((xx - cx) ** 2 + (yy - cy) ** 2) / r ** 2, 0, 1)
+        img = (breast * 3000 + rng.normal(0, 20, (h, w)) * (breast > 0)).clip(0, 4095).astype("<u2")
+        path = os.path.join(d, "records", f"img-{i:04d}")
+        img.tofile(path)
+        files.append(path)
+    concat = os.path.join(d, "all.bin")
+    with open(concat, "wb") as out:
+        for p in files:
+            out.write(open(p, "rb").read())
+    total = os.path.getsize(concat) / 2**20
+
+    def pack():
+        shutil.rmtree(os.path.join(d, "out"), ignore_errors=True)
+        return run(MAMMOFLOW, "shard", "pack", os.path.join(d, "out"), *files, "--level", "3").split()[0]
+    ours_w = best_of(pack, repeat=3)
+    shard = pack()
+    peer_w = best_of(lambda: run("zstd", "-3", "-T1", "-q", "-f", concat, "-o", concat + ".zst"), repeat=3)
+    emit("shard write 256 MiB, zstd -3 (peer: zstd command)", total / ours_w, total / peer_w, "MiB/s", higher_is_better=True)
+
+    ours_r = best_of(lambda: subprocess.run([MAMMOFLOW, "shard", "cat", shard], check=True, stdout=subprocess.DEVNULL), repeat=3)
+    peer_r = best_of(lambda: subprocess.run(["zstd", "-d", "-q", "-c", concat + ".zst"], check=True, stdout=subprocess.DEVNULL), repeat=3)
+    emit("shard read 256 MiB, SHA-256 verified (peer: zstd -d)", total / ours_r, total / peer_r, "MiB/s", higher_is_better=True)
+
+    times = []
+    for i in random.Random(2).sample(range(128), 10):
+        err = subprocess.run([MAMMOFLOW, "shard", "cat", shard, "--key", f"img-{i:04d}", "--time"], check=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True).stderr
+        times.append(float(err.split()[0]))
+    # Without an index, one record of a zstd stream costs decompressing everything before it (half on average).
+    emit("random access to one record of a 256 MiB shard (peer: zstd -d of the whole stream)",
+         sorted(times)[len(times) // 2], peer_r * 1e3, "ms")
+
+
+if __name__ == "__main__":
+    noop_run()
+    status_54706()
+    shards()
