@@ -218,7 +218,7 @@ public func scorePredictions(_ images: [ScoredImage], replicates: Int = 1000, se
             var index: [String: Int] = [:]
             for image in subset where index[image.patient] == nil { index[image.patient] = index.count }
             return scoreLevel(Units(subset, patientIndex: index, aggregation: .image), patients: index.count,
-                              replicates: 0, seed: seed, confidence: confidence, fixedThresholds: thresholds)
+                              replicates: replicates, seed: seed, confidence: confidence, fixedThresholds: thresholds)
         }
     }
     return ScoreReport(images: images.count, patients: patientIndex.count,
