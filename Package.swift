@@ -44,13 +44,13 @@ let package = Package(
         .target(name: "Stages", dependencies: ["Shards", "Imaging"], swiftSettings: v5),
 
         .executableTarget(name: "mammoflow", dependencies: [
-            "Pipeline", "Shards", "DICOM", "Imaging", "Synthesis", "Validation", "Stages",
+            "Pipeline", "Shards", "DICOM", "Imaging", "Synthesis", "Validation", "Stages", "Neural",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
 
         .testTarget(name: "ShardsTests", dependencies: ["Shards"], swiftSettings: v5),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "Shards"], swiftSettings: v5),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"], swiftSettings: v5),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Synthesis"], swiftSettings: v5),
         .testTarget(name: "NeuralTests", dependencies: ["Neural"], swiftSettings: v5),
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "Shards"], swiftSettings: v5),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "DICOM"], swiftSettings: v5),

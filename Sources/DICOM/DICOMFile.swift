@@ -231,9 +231,14 @@ public struct StoredPixels: Sendable {
     public func littleEndianBytes() -> [UInt8] {
         let width = type.byteWidth
         var out = [UInt8](repeating: 0, count: values.count * width)
-        for (i, v) in values.enumerated() {
-            let u = UInt32(bitPattern: v)
-            for b in 0..<width { out[i * width + b] = UInt8(truncatingIfNeeded: u >> (8 * b)) }
+        values.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBytes { dst in
+                switch width {
+                case 1: for i in src.indices { dst[i] = UInt8(truncatingIfNeeded: src[i]) }
+                case 2: for i in src.indices { dst.storeBytes(of: UInt16(truncatingIfNeeded: src[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+                default: for i in src.indices { dst.storeBytes(of: src[i].littleEndian, toByteOffset: 4 * i, as: Int32.self) }
+                }
+            }
         }
         return out
     }

@@ -26,8 +26,14 @@ extension DICOMFile {
             values = frame.values
             NativeDecoder.signExtend(&values, header: h)
         case .jpeg2000:
-            let result = try encapsulatedFrame(h).withBytes {
-                try JPEG2000Decoder.decode($0, reduce: reduce, threads: threads, file: path)
+            let result = try encapsulatedFrame(h).withBytes { bytes in
+                // Lossless JPEG 2000 of a real image needs more than a bit per 256 pixels; a header claiming
+                // more than that (plus any mammogram's 16 M) is not allocated for.
+                guard h.rows * h.columns <= 256 * bytes.count + (1 << 24) else {
+                    throw error(.corruptPixels, "\(h.columns)x\(h.rows) pixels cannot come from \(bytes.count) bytes of JPEG 2000")
+                }
+                return try JPEG2000Decoder.decode(bytes, expectedWidth: h.columns, expectedHeight: h.rows,
+                                                  reduce: reduce, threads: threads, file: path)
             }
             let scale = 1 << result.reduced
             let expected = ((h.columns + scale - 1) / scale, (h.rows + scale - 1) / scale)

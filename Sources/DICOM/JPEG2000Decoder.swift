@@ -27,7 +27,10 @@ enum JPEG2000Decoder {
         }
     }
 
-    static func decode(_ data: UnsafeRawBufferPointer, reduce: Int, threads: Int, file: String) throws -> Result {
+    /// `expectedWidth` x `expectedHeight` (the DICOM header's) must match the codestream before anything is
+    /// allocated for it.
+    static func decode(_ data: UnsafeRawBufferPointer, expectedWidth: Int, expectedHeight: Int,
+                       reduce: Int, threads: Int, file: String) throws -> Result {
         let source = Source(data)
         func corrupt(_ reason: String) -> DICOMError {
             let detail = source.messages.isEmpty ? "" : " (openjpeg: \(source.messages.joined(separator: "; ")))"
@@ -89,6 +92,10 @@ enum JPEG2000Decoder {
         }
         defer { opj_image_destroy(header) }
         guard header.pointee.numcomps >= 1 else { throw corrupt("no components") }
+        let width = Int(header.pointee.x1) - Int(header.pointee.x0), height = Int(header.pointee.y1) - Int(header.pointee.y0)
+        guard width == expectedWidth, height == expectedHeight else {
+            throw corrupt("codestream is \(width)x\(height), the DICOM header says \(expectedWidth)x\(expectedHeight)")
+        }
 
         // Never ask for more reduction than the codestream has wavelet levels.
         var levels = 0

@@ -246,9 +246,9 @@ private struct JPEGStream {
         guard tableID < 4, let table = tables[tableID] else { throw corrupt("scan uses undefined Huffman table \(tableID)") }
         guard pointTransform < precision else { throw corrupt("point transform \(pointTransform) >= precision \(precision)") }
 
-        // Only as many pixels as the entropy-coded data could hold (at least 1 bit each) are allocated.
+        // Only as many pixels as the entropy-coded data can hold (every code is at least 1 bit) are allocated.
         let (count, overflow) = width.multipliedReportingOverflow(by: height)
-        guard !overflow, count <= 8 * (bytes.count - position) + 64 * width else {
+        guard !overflow, count <= 8 * (bytes.count - position) + 64 else {
             throw corrupt("\(width)x\(height) pixels cannot fit in \(bytes.count - position) bytes")
         }
         var values = [Int32](repeating: 0, count: count)

@@ -48,6 +48,8 @@ enum RLEDecoder {
         guard count == planes else { throw corrupt("\(count) segments for \(h.bitsAllocated)-bit samples (expected \(planes))") }
         let starts = (0..<count).map { Int(UInt32(littleEndian: data.loadUnaligned(fromByteOffset: 4 + 4 * $0, as: UInt32.self))) }
         let n = h.rows * h.columns
+        // A run byte pair expands to at most 128 bytes: more pixels than that cannot be in this fragment.
+        guard n <= 64 * data.count else { throw corrupt("\(h.columns)x\(h.rows) cannot fit in \(data.count) bytes") }
         var out = [Int32](repeating: 0, count: n)
         var plane = [UInt8](repeating: 0, count: n)
         for s in 0..<count {

@@ -21,14 +21,21 @@ public struct LockHolder: Codable, Sendable, Equatable, CustomStringConvertible 
 
     public static func current(command: String) -> LockHolder {
         let formatter = ISO8601DateFormatter()
-        return LockHolder(pid: getpid(), host: ProcessInfo.processInfo.hostName, command: command, since: formatter.string(from: Date()))
+        return LockHolder(pid: getpid(), host: Self.hostName(), command: command, since: formatter.string(from: Date()))
     }
 
     public var description: String { "pid \(pid) on \(host) (\(command)) since \(since)" }
 
     /// Whether the process is gone (only answerable on the same host).
     public var isDead: Bool {
-        host == ProcessInfo.processInfo.hostName && kill(pid, 0) != 0 && errno == ESRCH
+        host == Self.hostName() && kill(pid, 0) != 0 && errno == ESRCH
+    }
+
+    /// The kernel's host name (ProcessInfo.hostName may wait on a DNS lookup).
+    public static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        return String(cString: buffer)
     }
 }
 

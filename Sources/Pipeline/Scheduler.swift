@@ -162,8 +162,10 @@ public final class Scheduler: @unchecked Sendable {
             let records = work.units.map { work.records[$0.key]! }
             artifacts[stage.name] = engine.artifact(of: stage, records: records)
             if !report.ran.contains(stage.name) { report.fresh.append(stage.name) }
-            try? store.writeLastRun(pipeline: engine.pipeline.file, stage: stage.name,
-                                    work.units.map { Store.LastRun(key: $0.key, parts: $0.parts) })
+            let last = work.units.map { Store.LastRun(key: $0.key, parts: $0.parts) }
+            if store.lastRun(pipeline: engine.pipeline.file, stage: stage.name) != last {
+                try? store.writeLastRun(pipeline: engine.pipeline.file, stage: stage.name, last)
+            }
         }
 
         condition.lock()

@@ -145,7 +145,10 @@ public struct Store: Sendable {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        try writeFileAtomically(path, Array(try encoder.encode(runs)))
+        // Informative only (for `why`), so no fsync: a rename keeps it whole, and losing it loses nothing.
+        let temp = "\(path).tmp-\(getpid())"
+        try encoder.encode(runs).write(to: URL(fileURLWithPath: temp))
+        guard rename(temp, path) == 0 else { throw FileError(path: path, reason: "cannot rename \(temp) into place") }
     }
 
     /// Removes job directories left by runs that were killed (call only while holding the lock).

@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 
 /// A rendered image: stored values (row-major, as they go into Pixel Data) and its ground truth.
 public struct RenderedImage: Sendable {
@@ -157,20 +158,22 @@ public enum MammogramRenderer {
         let margin = max(4, height / 40)
         var markers: [MarkerTruth] = []
         func burn(_ kind: String, _ text: String, top: Int, plate: Bool) {
-            let size = MarkerFont.size(text, cell: cell)
+            // The glyphs come from Imaging's 5x7 canvas font, drawn once at `cell` pixels per font pixel.
+            var glyphs = RGBImage(width: RGBImage.textWidth(text, scale: cell), height: RGBImage.textHeight(scale: cell), background: .black)
+            glyphs.text(text, x: 0, y: 0, .white, scale: cell)
             let pad = plate ? 2 * cell : 0
-            let left = isRight ? margin + pad : width - margin - pad - size.width
-            let box = [left - pad, top - pad, left + size.width - 1 + pad, top + size.height - 1 + pad]
+            let left = isRight ? margin + pad : width - margin - pad - glyphs.width
+            let box = [max(0, left - pad), max(0, top - pad), min(width - 1, left + glyphs.width - 1 + pad), min(height - 1, top + glyphs.height - 1 + pad)]
             if plate {
                 let plateValue = UInt16(profile.isMonochrome1 ? maxValue * 0.6 : maxValue * 0.4)
-                for y in max(0, box[1])...min(height - 1, box[3]) {
-                    for x in max(0, box[0])...min(width - 1, box[2]) { pixels[y * width + x] = plateValue }
+                for y in box[1]...box[3] { for x in box[0]...box[2] { pixels[y * width + x] = plateValue } }
+            }
+            for y in 0..<glyphs.height where top + y >= 0 && top + y < height {
+                for x in 0..<glyphs.width where left + x >= 0 && left + x < width && glyphs[x, y].r > 0 {
+                    pixels[(top + y) * width + left + x] = markerValue
                 }
             }
-            MarkerFont.draw(text, left: left, top: top, cell: cell) { x, y in
-                if x >= 0, y >= 0, x < width, y < height { pixels[y * width + x] = markerValue }
-            }
-            markers.append(MarkerTruth(kind: kind, text: text, box: box.enumerated().map { $0.offset % 2 == 0 ? min(max($0.element, 0), width - 1) : min(max($0.element, 0), height - 1) }))
+            markers.append(MarkerTruth(kind: kind, text: text, box: box))
         }
         burn("laterality", "\(record.laterality) \(record.view)", top: margin, plate: false)
         burn("label", "SITE \(record.siteID) M \(record.machineID)", top: height - margin - 9 * cell, plate: true)
@@ -188,7 +191,7 @@ public enum MammogramRenderer {
         var truth = ImageTruth(
             key: record.key, patientID: record.patientID, imageID: record.imageID, laterality: record.laterality,
             view: record.view, rows: height, columns: width, pixelSpacingMM: spacing, chestWall: isRight ? "right" : "left",
-            photometric: profile.photometric, bitsStored: profile.bitsStored, transferSyntaxUID: profile.transferSyntaxUID,
+            photometric: profile.photometric, bitsStored: profile.bitsStored, transferSyntaxUID: profile.transferSyntax.uid,
             renderedDensity: density, breastBox: box, breastArea: area,
             nipple: [mirror(nipple.x, width, isRight).rounded1, nipple.y.rounded1],
             pectoralTop: nil, pectoralChestWall: nil, pectoralBulge: nil, implantBox: nil, lesions: lesions, markers: markers)

@@ -81,7 +81,7 @@ public enum SyntheticCohort {
         let profile = image.profile
         let frame: [UInt8]
         do {
-            if profile.transferSyntaxUID == DICOMFileWriter.jpeg2000Lossless {
+            if profile.transferSyntax == .jpeg2000Lossless {
                 frame = try JPEG2000Encoder.encode(samples: image.pixels, width: image.columns, height: image.rows, precision: profile.bitsStored)
             } else {
                 frame = try JPEGLosslessEncoder.encode(samples: image.pixels, width: image.columns, height: image.rows, precision: profile.bitsStored)
@@ -91,42 +91,42 @@ public enum SyntheticCohort {
         }
         let spacing = decimalString(image.pixelSpacing)
         var elements: [DICOMWriterElement] = [
-            DICOMWriterElement(0x0008, 0x0008, "CS", "ORIGINAL\\PRIMARY"),
-            DICOMWriterElement(0x0008, 0x0016, "UI", digitalMammographyForPresentation),
-            DICOMWriterElement(0x0008, 0x0018, "UI", uid(seed, 1, UInt64(record.imageID))),
-            DICOMWriterElement(0x0008, 0x0020, "DA", "20260101"),
-            DICOMWriterElement(0x0008, 0x0060, "CS", "MG"),
-            DICOMWriterElement(0x0008, 0x0068, "CS", "FOR PRESENTATION"),
-            DICOMWriterElement(0x0008, 0x0070, "LO", profile.manufacturer),
-            DICOMWriterElement(0x0008, 0x1090, "LO", "MACHINE \(record.machineID)"),
-            DICOMWriterElement(0x0010, 0x0010, "PN", "SYNTHETIC^\(record.patientID)"),
-            DICOMWriterElement(0x0010, 0x0020, "LO", "\(record.patientID)"),
-            DICOMWriterElement(0x0010, 0x0040, "CS", "F"),
-            DICOMWriterElement(0x0018, 0x1164, "DS", "\(spacing)\\\(spacing)"),
-            DICOMWriterElement(0x0018, 0x5101, "CS", record.view),
-            DICOMWriterElement(0x0020, 0x000D, "UI", uid(seed, 2, UInt64(record.patientID))),
-            DICOMWriterElement(0x0020, 0x000E, "UI", uid(seed, 3, UInt64(record.imageID))),
-            DICOMWriterElement(0x0020, 0x0010, "SH", "\(record.patientID)"),
-            DICOMWriterElement(0x0020, 0x0011, "IS", "1"),
-            DICOMWriterElement(0x0020, 0x0013, "IS", "1"),
-            DICOMWriterElement(0x0020, 0x0062, "CS", record.laterality),
-            .us(0x0028, 0x0002, 1),
-            DICOMWriterElement(0x0028, 0x0004, "CS", profile.photometric),
-            .us(0x0028, 0x0010, UInt16(image.rows)),
-            .us(0x0028, 0x0011, UInt16(image.columns)),
-            DICOMWriterElement(0x0028, 0x0030, "DS", "\(spacing)\\\(spacing)"),
-            .us(0x0028, 0x0100, 16),
-            .us(0x0028, 0x0101, UInt16(profile.bitsStored)),
-            .us(0x0028, 0x0102, UInt16(profile.bitsStored - 1)),
-            .us(0x0028, 0x0103, 0),
-            DICOMWriterElement(0x0028, 0x0301, "CS", "YES"),
-            DICOMWriterElement(0x0028, 0x1050, "DS", decimalString(image.windowCenter)),
-            DICOMWriterElement(0x0028, 0x1051, "DS", decimalString(image.windowWidth)),
-            DICOMWriterElement(0x0028, 0x1056, "CS", profile.voiFunction),
-            DICOMWriterElement(0x0028, 0x2110, "CS", "00"),
+            DICOMWriterElement(Tag(0x0008, 0x0008), "CS", "ORIGINAL\\PRIMARY"), // ImageType
+            DICOMWriterElement(.sopClassUID, "UI", digitalMammographyForPresentation),
+            DICOMWriterElement(.sopInstanceUID, "UI", uid(seed, 1, UInt64(record.imageID))),
+            DICOMWriterElement(Tag(0x0008, 0x0020), "DA", "20260101"), // StudyDate
+            DICOMWriterElement(.modality, "CS", "MG"),
+            DICOMWriterElement(Tag(0x0008, 0x0068), "CS", "FOR PRESENTATION"), // PresentationIntentType
+            DICOMWriterElement(.manufacturer, "LO", profile.manufacturer),
+            DICOMWriterElement(.manufacturerModelName, "LO", "MACHINE \(record.machineID)"),
+            DICOMWriterElement(Tag(0x0010, 0x0010), "PN", "SYNTHETIC^\(record.patientID)"), // PatientName
+            DICOMWriterElement(.patientID, "LO", "\(record.patientID)"),
+            DICOMWriterElement(Tag(0x0010, 0x0040), "CS", "F"), // PatientSex
+            DICOMWriterElement(.imagerPixelSpacing, "DS", "\(spacing)\\\(spacing)"),
+            DICOMWriterElement(Tag(0x0018, 0x5101), "CS", record.view), // ViewPosition
+            DICOMWriterElement(Tag(0x0020, 0x000D), "UI", uid(seed, 2, UInt64(record.patientID))), // StudyInstanceUID
+            DICOMWriterElement(Tag(0x0020, 0x000E), "UI", uid(seed, 3, UInt64(record.imageID))), // SeriesInstanceUID
+            DICOMWriterElement(Tag(0x0020, 0x0010), "SH", "\(record.patientID)"), // StudyID
+            DICOMWriterElement(Tag(0x0020, 0x0011), "IS", "1"), // SeriesNumber
+            DICOMWriterElement(Tag(0x0020, 0x0013), "IS", "1"), // InstanceNumber
+            DICOMWriterElement(Tag(0x0020, 0x0062), "CS", record.laterality), // ImageLaterality
+            .us(.samplesPerPixel, 1),
+            DICOMWriterElement(.photometricInterpretation, "CS", profile.photometric),
+            .us(.rows, UInt16(image.rows)),
+            .us(.columns, UInt16(image.columns)),
+            DICOMWriterElement(.pixelSpacing, "DS", "\(spacing)\\\(spacing)"),
+            .us(.bitsAllocated, 16),
+            .us(.bitsStored, UInt16(profile.bitsStored)),
+            .us(.highBit, UInt16(profile.bitsStored - 1)),
+            .us(.pixelRepresentation, 0),
+            DICOMWriterElement(Tag(0x0028, 0x0301), "CS", "YES"), // BurnedInAnnotation
+            DICOMWriterElement(.windowCenter, "DS", decimalString(image.windowCenter)),
+            DICOMWriterElement(.windowWidth, "DS", decimalString(image.windowWidth)),
+            DICOMWriterElement(.voiLUTFunction, "CS", profile.voiFunction),
+            DICOMWriterElement(Tag(0x0028, 0x2110), "CS", "00"), // LossyImageCompression
         ]
-        if let age = record.age { elements.append(DICOMWriterElement(0x0010, 0x1010, "AS", String(format: "%03dY", age))) }
-        return try DICOMFileWriter(transferSyntaxUID: profile.transferSyntaxUID).file(dataset: elements, pixels: .encapsulated(frame: frame))
+        if let age = record.age { elements.append(DICOMWriterElement(Tag(0x0010, 0x1010), "AS", String(format: "%03dY", age))) } // PatientAge
+        return try DICOMFileWriter(transferSyntax: profile.transferSyntax).file(dataset: elements, pixels: .encapsulated(frame: frame))
     }
 
     /// A deterministic UID under the 2.25 (UUID-derived) root: 2.25.<decimal of ~128 bits of hash>.

@@ -1,6 +1,7 @@
 // mammoflow-pectoral: removes the pectoral muscle from images with the chest wall on the left (crop's
 // output). params: { views: [MLO] (or "all", the study's choice), fill: background | a sample value,
-//                    sigma: 2.25, max_distance: 384 (at 1024 rows, scaled), min_angle: 1, max_angle: 89 }
+//                    sigma: 2.25, max_distance: 384 (at 1024 rows, scaled), min_angle: 1, max_angle: 89,
+//                    min_support: 0.3, min_contrast: 0.03 (0 and -1 reproduce the study's line choice) }
 // Metadata added: pectoral {x0, y0, x1, y1, angle, distance, pixels} (the line's intercepts with the top
 // and left edges) or {reason} when the image is left unchanged.
 import Imaging
@@ -24,6 +25,8 @@ runStage("pectoral") { context in
     options.maxDistance = try p.double("max_distance", default: options.maxDistance)
     options.minAngle = try p.double("min_angle", default: options.minAngle)
     options.maxAngle = try p.double("max_angle", default: options.maxAngle)
+    options.minSupport = try p.double("min_support", default: options.minSupport)
+    options.minContrast = try p.double("min_contrast", default: options.minContrast)
 
     let written = try mapImageRecords(context, try context.records(of: input)) { ref, image in
         let view = ref.metadata["view"]?.stringValue ?? "?"

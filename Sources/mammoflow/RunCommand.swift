@@ -15,7 +15,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var pipeline: PipelineOptions
     @OptionGroup var cacheOptions: CacheOptions
 
-    @Option(name: .short, help: "Jobs to run at once (default: the number of cores).")
+    @Option(name: .customShort("j", allowingJoined: true), help: "Jobs to run at once (default: the number of cores).")
     var j: Int?
 
     @Option(help: "Run only this stage and the stages it needs.")

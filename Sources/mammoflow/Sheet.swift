@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Imaging
+import Pipeline
 import Shards
 
 /// `mammoflow sheet`: a PNG contact sheet of an image artifact, to see a preprocessing variant at a glance.
@@ -9,8 +10,11 @@ struct Sheet: ParsableCommand {
         commandName: "sheet",
         abstract: "Draw a contact sheet of an image artifact's records (thumbnails, labels, crop box, pectoral line).")
 
-    @Argument(help: "An artifact directory (holding manifest.json), a manifest.json, or .mgs shard files.")
-    var artifact: [String]
+    @Argument(help: "A stage of the pipeline (its fresh artifact is shown), or an artifact directory holding manifest.json, a manifest.json or an .mgs shard.")
+    var stage: String
+
+    @OptionGroup var pipeline: PipelineOptions
+    @OptionGroup var cacheOptions: CacheOptions
 
     @Option(parsing: .upToNextOption, help: "Record keys to show (\"<patient_id>/<image_id>\").")
     var ids: [String] = []
@@ -28,7 +32,7 @@ struct Sheet: ParsableCommand {
     var output: String
 
     func run() throws {
-        let shards = try artifact.flatMap(shardPaths).map { try ShardReader(path: $0) }
+        let shards = try shardPaths().map { try ShardReader(path: $0) }
         var entries: [(shard: ShardReader, index: Int, metadata: JSONValue)] = []
         for shard in shards {
             for (i, m) in try shard.metadata().enumerated() { entries.append((shard, i, m)) }
@@ -41,7 +45,7 @@ struct Sheet: ParsableCommand {
         } else {
             let byKey = Dictionary(entries.map { ($0.shard.entries[$0.index].key, $0) }, uniquingKeysWith: { a, _ in a })
             chosen = try ids.map { id in
-                guard let e = byKey[id] else { throw ValidationError("no record \"\(id)\" in \(artifact.joined(separator: " "))") }
+                guard let e = byKey[id] else { throw ValidationError("no record \"\(id)\" in \(stage)") }
                 return e
             }
         }
@@ -52,20 +56,27 @@ struct Sheet: ParsableCommand {
         }
         var layout = ContactSheet.Layout()
         layout.columns = columns
-        layout.title = "\(artifact.first.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "") - \(items.count) of \(entries.count) records"
+        layout.title = "\(URL(fileURLWithPath: stage).lastPathComponent) - \(items.count) of \(entries.count) records"
         try PNG.write(ContactSheet.render(items, layout: layout, threads: ProcessInfo.processInfo.activeProcessorCount), to: output)
         print("wrote \(output) (\(items.count) images)")
     }
 
-    /// The shard files an argument names.
-    private func shardPaths(_ path: String) throws -> [String] {
-        if path.hasSuffix(".mgs") { return [path] }
-        let manifestPath = path.hasSuffix(".json") ? path : "\(path)/manifest.json"
-        guard FileManager.default.fileExists(atPath: manifestPath) else {
-            throw ValidationError("\(path): not a shard, a manifest.json or an artifact directory holding one")
+    /// The shard files to show: a path's, or the stage's fresh artifact in the store.
+    private func shardPaths() throws -> [String] {
+        if stage.hasSuffix(".mgs") { return [stage] }
+        let manifestPath = stage.hasSuffix(".json") ? stage : "\(stage)/manifest.json"
+        if FileManager.default.fileExists(atPath: manifestPath) {
+            let manifest = try JSONValue.parse(try readFile(manifestPath)).decode(ArtifactManifest.self)
+            let directory = URL(fileURLWithPath: manifestPath).deletingLastPathComponent().path
+            return manifest.shards.map { $0.location ?? "\(directory)/\($0.path)" }
         }
-        let manifest = try JSONValue.parse(try readFile(manifestPath)).decode(ArtifactManifest.self)
-        let directory = URL(fileURLWithPath: manifestPath).deletingLastPathComponent().path
-        return manifest.shards.map { $0.location ?? "\(directory)/\($0.path)" }
+        let engine = try userFacing { try pipeline.engine(cacheOptions) }
+        guard let entry = engine.states().first(where: { $0.stage.name == stage }) else {
+            throw ValidationError("'\(stage)' is neither a stage of \(pipeline.file) nor an artifact on disk")
+        }
+        guard case .fresh(let artifact, _) = entry.state else {
+            throw ValidationError("stage '\(stage)' is stale (run it first: mammoflow run \(pipeline.file) --until \(stage))")
+        }
+        return engine.located(artifact).shards.map { $0.location! }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Imaging
 import Synthesis
 
 /// `mammoflow synth`: writes a synthetic cohort in RSNA's layout to a directory, for people (the pipeline uses
@@ -17,6 +18,7 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Lesion difficulty, 0 (large, high contrast) to 1 (small, faint, many look-alikes).") var difficulty = 0.5
     @Option(help: "Worker threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "Also write test.csv (RSNA's test layout with prediction_id).") var testCSV = false
+    @Option(help: "Also write a contact sheet PNG of a dozen varied images (views, sides, encodings, a cancer, an implant).") var sheet: String?
 
     func run() throws {
         let parameters = CohortParameters(patients: patients, seed: seed, scale: scale, prevalence: prevalence, difficulty: difficulty)
@@ -32,6 +34,13 @@ struct SynthCommand: ParsableCommand {
             FileHandle.standardError.write(Data(line.utf8))
         }
         FileHandle.standardError.write(Data("\n".utf8))
+        if let sheet {
+            let records = CohortTable.sample(parameters)
+            let image = CohortSheet.render(CohortSheet.pick(records), parameters: parameters,
+                                           title: "mammoflow synth: seed \(seed), \(patients) patients, scale \(scale)")
+            try PNG.write(image, to: sheet)
+            print("contact sheet: \(sheet)")
+        }
         print("wrote \(summary.images) images of \(summary.patients) patients (\(summary.cancerBreasts) breasts with cancer, \(summary.bytes / 1_000_000) MB) to \(out) in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
     }
 }

@@ -9,7 +9,7 @@ import Testing
 @Test func theLockIsExclusiveAndNamesItsHolder() throws {
     let dir = try scratch()
     let first = try CacheLock(path: "\(dir)/lock")
-    let holder = LockHolder(pid: getpid(), host: ProcessInfo.processInfo.hostName, command: "mammoflow run a.yaml", since: "2026-01-01T00:00:00Z")
+    let holder = LockHolder(pid: getpid(), host: LockHolder.hostName(), command: "mammoflow run a.yaml", since: "2026-01-01T00:00:00Z")
     #expect(try first.tryAcquire(as: holder))
     // flock is per open file: a second open in this process conflicts like another process would.
     let second = try CacheLock(path: "\(dir)/lock")
@@ -26,7 +26,7 @@ import Testing
     child.executableURL = URL(fileURLWithPath: "/bin/true")
     try child.run()
     child.waitUntilExit()
-    let dead = LockHolder(pid: child.processIdentifier, host: ProcessInfo.processInfo.hostName, command: "mammoflow run", since: "2026-01-01T00:00:00Z")
+    let dead = LockHolder(pid: child.processIdentifier, host: LockHolder.hostName(), command: "mammoflow run", since: "2026-01-01T00:00:00Z")
     #expect(dead.isDead)
     #expect(!LockHolder.current(command: "x").isDead)
     try write("\(dir)/lock", String(decoding: try JSONEncoder().encode(dead), as: UTF8.self))

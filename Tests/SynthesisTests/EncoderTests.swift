@@ -49,11 +49,11 @@ struct EncoderTests {
     /// Part 10 structure: preamble, DICM, group length covering the meta group, tags ascending, even lengths,
     /// encapsulated pixel data with an offset table and a delimiter.
     @Test func part10Layout() throws {
-        let writer = DICOMFileWriter(transferSyntaxUID: DICOMFileWriter.jpegLosslessSV1)
+        let writer = DICOMFileWriter(transferSyntax: .jpegLosslessSV1)
         let bytes = try writer.file(dataset: [
-            DICOMWriterElement(0x0010, 0x0020, "LO", "123"),
-            DICOMWriterElement(0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.1.2"),
-            DICOMWriterElement(0x0008, 0x0018, "UI", "2.25.1"),
+            DICOMWriterElement(Tag(0x0010, 0x0020), "LO", "123"),
+            DICOMWriterElement(Tag(0x0008, 0x0016), "UI", "1.2.840.10008.5.1.4.1.1.1.2"),
+            DICOMWriterElement(Tag(0x0008, 0x0018), "UI", "2.25.1"),
         ], pixels: .encapsulated(frame: [1, 2, 3]))
         #expect(Array(bytes[128..<132]) == Array("DICM".utf8))
         func u16(_ o: Int) -> Int { Int(bytes[o]) | Int(bytes[o + 1]) << 8 }

@@ -1,35 +1,29 @@
-import Foundation
-
-/// One data element to write: a (group, element) tag, a two-letter VR and its already-encoded value bytes.
+/// One data element to write: a tag, a two-letter VR and its already-encoded value bytes.
 /// The writer pads values to even length with the VR's padding byte (space for text, NUL for UI and binary).
 public struct DICOMWriterElement {
-    public let group: UInt16
-    public let element: UInt16
+    public let tag: Tag
     public let vr: String
     public let value: [UInt8]
 
-    public init(_ group: UInt16, _ element: UInt16, _ vr: String, bytes: [UInt8]) {
+    public init(_ tag: Tag, _ vr: String, bytes: [UInt8]) {
         precondition(vr.utf8.count == 2, "a VR has two letters")
-        self.group = group
-        self.element = element
+        self.tag = tag
         self.vr = vr
         self.value = bytes
     }
 
-    /// A text element (CS, LO, SH, PN, DA, TM, DS, IS, AS, UI, ...); multiple values are joined with `\`.
-    public init(_ group: UInt16, _ element: UInt16, _ vr: String, _ text: String) {
-        self.init(group, element, vr, bytes: Array(text.utf8))
+    /// A text element (CS, LO, SH, PN, DA, TM, DS, IS, AS, UI, ...); multiple values are joined with `\\`.
+    public init(_ tag: Tag, _ vr: String, _ text: String) {
+        self.init(tag, vr, bytes: Array(text.utf8))
     }
 
-    public static func us(_ group: UInt16, _ element: UInt16, _ value: UInt16) -> DICOMWriterElement {
-        DICOMWriterElement(group, element, "US", bytes: [UInt8(value & 0xFF), UInt8(value >> 8)])
+    public static func us(_ tag: Tag, _ value: UInt16) -> DICOMWriterElement {
+        DICOMWriterElement(tag, "US", bytes: [UInt8(value & 0xFF), UInt8(value >> 8)])
     }
 
-    public static func ul(_ group: UInt16, _ element: UInt16, _ value: UInt32) -> DICOMWriterElement {
-        DICOMWriterElement(group, element, "UL", bytes: writerLittleEndian(value))
+    public static func ul(_ tag: Tag, _ value: UInt32) -> DICOMWriterElement {
+        DICOMWriterElement(tag, "UL", bytes: writerLittleEndian(value))
     }
-
-    var tagOrder: UInt32 { UInt32(group) << 16 | UInt32(element) }
 }
 
 /// Pixel data as it goes into the file: native (little-endian 16-bit words) or one frame of compressed
@@ -56,15 +50,12 @@ public enum DICOMWriterError: Error, CustomStringConvertible {
 /// explicit VR little endian), then the data set in explicit VR little endian, elements in ascending tag
 /// order, pixel data last. Pure: it returns the bytes; the caller decides where they go.
 public struct DICOMFileWriter {
-    public static let explicitVRLittleEndian = "1.2.840.10008.1.2.1"
-    public static let jpegLosslessSV1 = "1.2.840.10008.1.2.4.70"
-    public static let jpeg2000Lossless = "1.2.840.10008.1.2.4.90"
     /// Our implementation class UID (a 2.25 UUID-derived root) and version name, written into the meta header.
     public static let implementationClassUID = "2.25.183741102359473860215806325146918736153"
     public static let implementationVersionName = "MAMMOFLOW_1"
 
-    public let transferSyntaxUID: String
-    public init(transferSyntaxUID: String) { self.transferSyntaxUID = transferSyntaxUID }
+    public let transferSyntax: TransferSyntax
+    public init(transferSyntax: TransferSyntax) { self.transferSyntax = transferSyntax }
 
     /// VRs whose explicit-VR header has two reserved bytes and a 32-bit length (PS3.5 7.1.2).
     static let longVRs: Set<String> = ["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"]
@@ -74,27 +65,27 @@ public struct DICOMFileWriter {
     public func file(dataset: [DICOMWriterElement], pixels: DICOMPixelPayload) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 128)
         out += Array("DICM".utf8)
-        let sopClass = dataset.first { $0.group == 0x0008 && $0.element == 0x0016 }?.value ?? []
-        let sopInstance = dataset.first { $0.group == 0x0008 && $0.element == 0x0018 }?.value ?? []
+        let sopClass = dataset.first { $0.tag == .sopClassUID }?.value ?? []
+        let sopInstance = dataset.first { $0.tag == .sopInstanceUID }?.value ?? []
         var meta: [UInt8] = []
-        try Self.append(DICOMWriterElement(0x0002, 0x0001, "OB", bytes: [0, 1]), to: &meta)
-        try Self.append(DICOMWriterElement(0x0002, 0x0002, "UI", bytes: sopClass), to: &meta)
-        try Self.append(DICOMWriterElement(0x0002, 0x0003, "UI", bytes: sopInstance), to: &meta)
-        try Self.append(DICOMWriterElement(0x0002, 0x0010, "UI", transferSyntaxUID), to: &meta)
-        try Self.append(DICOMWriterElement(0x0002, 0x0012, "UI", Self.implementationClassUID), to: &meta)
-        try Self.append(DICOMWriterElement(0x0002, 0x0013, "SH", Self.implementationVersionName), to: &meta)
-        try Self.append(.ul(0x0002, 0x0000, UInt32(meta.count)), to: &out)
+        try Self.append(DICOMWriterElement(Tag(0x0002, 0x0001), "OB", bytes: [0, 1]), to: &meta)
+        try Self.append(DICOMWriterElement(Tag(0x0002, 0x0002), "UI", bytes: sopClass), to: &meta)
+        try Self.append(DICOMWriterElement(Tag(0x0002, 0x0003), "UI", bytes: sopInstance), to: &meta)
+        try Self.append(DICOMWriterElement(.transferSyntaxUID, "UI", transferSyntax.uid), to: &meta)
+        try Self.append(DICOMWriterElement(Tag(0x0002, 0x0012), "UI", Self.implementationClassUID), to: &meta)
+        try Self.append(DICOMWriterElement(Tag(0x0002, 0x0013), "SH", Self.implementationVersionName), to: &meta)
+        try Self.append(.ul(Tag(0x0002, 0x0000), UInt32(meta.count)), to: &out)
         out += meta
 
-        for element in dataset.sorted(by: { $0.tagOrder < $1.tagOrder }) {
-            if element.group == 0x0002 { throw DICOMWriterError.metaElementInDataset(tag: Self.tagText(element)) }
+        for element in dataset.sorted(by: { $0.tag < $1.tag }) {
+            if element.tag.group == 0x0002 { throw DICOMWriterError.metaElementInDataset(tag: "\(element.tag)") }
             try Self.append(element, to: &out)
         }
         switch pixels {
         case .native16(let words):
             var bytes = [UInt8](repeating: 0, count: words.count * 2)
             for (i, w) in words.enumerated() { bytes[2 * i] = UInt8(w & 0xFF); bytes[2 * i + 1] = UInt8(w >> 8) }
-            try Self.append(DICOMWriterElement(0x7FE0, 0x0010, "OW", bytes: bytes), to: &out)
+            try Self.append(DICOMWriterElement(.pixelData, "OW", bytes: bytes), to: &out)
         case .encapsulated(let frame):
             Self.appendEncapsulated(frame: frame, to: &out)
         }
@@ -119,11 +110,11 @@ public struct DICOMFileWriter {
     static func append(_ element: DICOMWriterElement, to out: inout [UInt8]) throws {
         var value = element.value
         if value.count % 2 == 1 { value.append(paddingByte(vr: element.vr)) }
-        out += writerLittleEndian(element.group) + writerLittleEndian(element.element) + Array(element.vr.utf8)
+        out += writerLittleEndian(element.tag.group) + writerLittleEndian(element.tag.element) + Array(element.vr.utf8)
         if longVRs.contains(element.vr) {
             out += [0, 0] + writerLittleEndian(UInt32(value.count))
         } else {
-            guard value.count <= 0xFFFF else { throw DICOMWriterError.valueTooLong(tag: tagText(element), bytes: value.count) }
+            guard value.count <= 0xFFFF else { throw DICOMWriterError.valueTooLong(tag: "\(element.tag)", bytes: value.count) }
             out += writerLittleEndian(UInt16(value.count))
         }
         out += value
@@ -132,10 +123,6 @@ public struct DICOMFileWriter {
     /// Text VRs pad with a space; UI and binary VRs with NUL (PS3.5 6.2).
     static func paddingByte(vr: String) -> UInt8 {
         ["UI", "OB", "OW", "UN", "OD", "OF", "OL", "OV"].contains(vr) ? 0 : 0x20
-    }
-
-    static func tagText(_ e: DICOMWriterElement) -> String {
-        String(format: "(%04X,%04X)", e.group, e.element)
     }
 }
 

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+@testable import DICOM
+
+/// Codecs against the synth writer's encoders, reduction, and the output modes.
+@Suite struct DecodeTests {
+    @Test(arguments: [Synthetic.Encoding.native, .jpegLossless, .jpeg2000])
+    func roundTripsThroughTheSynthEncoders(_ encoding: Synthetic.Encoding) throws {
+        let (w, h) = (97, 61)  // odd sizes: edge blocks and odd rows
+        let samples = Synthetic.pattern(width: w, height: h)
+        let path = try Synthetic.temporary(try Synthetic.file(encoding, width: w, height: h))
+        let pixels = try DICOMFile(path: path).decodeFrame()
+        #expect(pixels.columns == w && pixels.rows == h && pixels.type == .u16)
+        #expect(pixels.values == samples.map { Int32($0) })
+    }
+
+    @Test func areaReductionAveragesExactBlocksAndEdges() {
+        // 5x3 -> reduce 1 -> 3x2: blocks of 2x2, the last column and row partial.
+        let p = StoredPixels(rows: 3, columns: 5, type: .u16, values: [
+            1, 2, 3, 4, 5,
+            5, 6, 7, 8, 9,
+            10, 20, 30, 40, 50,
+        ])
+        let r = p.areaReduced(by: 1)
+        #expect(r.rows == 2 && r.columns == 3)
+        // (1+2+5+6)/4 = 3.5 -> 4; (3+4+7+8)/4 = 5.5 -> 6; (5+9)/2 = 7; (10+20)/2 = 15; (30+40)/2 = 35; 50.
+        #expect(r.values == [4, 6, 7, 15, 35, 50])
+        let negative = StoredPixels(rows: 1, columns: 2, type: .i16, values: [-3, -4]).areaReduced(by: 1)
+        #expect(negative.values == [-3])  // -3.5 rounds half up
+    }
+
+    @Test func jpeg2000ReducesAtDecodeTimeToCeilSizes() throws {
+        let (w, h) = (130, 67)
+        // Smooth (long periods, no noise), so the wavelet low band and the area mean should nearly agree.
+        let smooth = (0 ..< w * h).map { i in UInt16(2000 + 1500 * sin(Double(i % w) / 40) * cos(Double(i / w) / 30)) }
+        let path = try Synthetic.temporary(try Synthetic.file(.jpeg2000, width: w, height: h, samples: smooth))
+        let full = try DICOMFile(path: path).decodeFrame()
+        for reduce in 1 ... 3 {
+            let small = try DICOMFile(path: path).decodeFrame(reduce: reduce)
+            let f = 1 << reduce
+            #expect(small.columns == (w + f - 1) / f && small.rows == (h + f - 1) / f)
+            // The 5/3 low band at level r is a smoothed image sampled at every 2^r-th pixel (centred on it,
+            // not on the block's middle as an area mean is): on a smooth image it is close to those pixels.
+            var total = 0.0
+            for y in 0 ..< small.rows {
+                for x in 0 ..< small.columns {
+                    total += abs(Double(small.values[y * small.columns + x]) - Double(full.values[y * f * w + x * f]))
+                }
+            }
+            let meanError = total / Double(small.values.count)
+            #expect(meanError < 20, "reduce \(reduce): mean |J2K - sampled| = \(meanError) of 4095")
+        }
+    }
+
+    @Test func outputModes() throws {
+        // A 12-bit MONOCHROME1 image with a window: minmax8 inverts and stretches, window8 windows and inverts.
+        let samples: [UInt16] = [0, 1000, 2000, 4095]
+        let path = try Synthetic.temporary(try Synthetic.file(.native, width: 4, height: 1, samples: samples, photometric: "MONOCHROME1"))
+        let file = try DICOMFile(path: path)
+        let semantics = PixelSemantics(header: try file.header())
+        let pixels = try file.decodeFrame()
+        #expect(try semantics.render(pixels, as: .stored).samples == samples)
+        #expect(try semantics.render(pixels, as: .stored).bits == 12)
+        let minmax = try semantics.render(pixels, as: .minmax8)
+        #expect(minmax.samples == [255, UInt16(Double(4095 - 1000) / 4095 * 255), UInt16(Double(4095 - 2000) / 4095 * 255), 0])
+        // No window in the file: the identity over 0...4095, inverted.
+        let window8 = try semantics.render(pixels, as: .window8)
+        #expect(window8.samples == [255, UInt16((255 * (1 - 1000.0 / 4095)).rounded()), UInt16((255 * (1 - 2000.0 / 4095)).rounded()), 0])
+    }
+
+    @Test func signedStoredValuesAreOffsetToUnsigned() throws {
+        let file = try DICOMFile(path: Corpus.path("MR_small.dcm")!)
+        let header = try file.header()
+        let pixels = try file.decodeFrame()
+        let rendered = try PixelSemantics(header: header).render(pixels, as: .stored)
+        #expect(header.isSigned && rendered.bits == header.bitsStored)
+        #expect(rendered.samples[0] == UInt16(Int(pixels.values[0]) + (1 << (header.bitsStored - 1))))
+    }
+
+    @Test func unsupportedSyntaxesNameTheirUID() throws {
+        for name in ["JPGExtended.dcm", "MR_small_jpeg_ls_lossless.dcm"] {
+            let error = #expect(throws: DICOMError.self) { try DICOMFile(path: Corpus.path(name)!).decodeFrame() }
+            #expect(error?.kind == .unsupported && error?.reason.contains("1.2.840.10008.1.2.4.") == true)
+        }
+    }
+
+    @Test func headerFactsDoNotNeedThePixelData() throws {
+        // The header parses even when the pixel data is cut short; decoding then fails as truncated.
+        var bytes = Array(FileManager.default.contents(atPath: Corpus.path("CT_small.dcm")!)!)
+        bytes.removeLast(10000)
+        let path = try Synthetic.temporary(bytes)
+        let error = #expect(throws: DICOMError.self) { try DICOMFile(path: path) }
+        #expect(error?.kind == .truncated)
+        let file = try DICOMFile(path: Corpus.path("CT_small.dcm")!)
+        let facts = HeaderFacts(try file.header())
+        #expect(facts.rows == 128 && facts.columns == 128 && facts.transferSyntax == "1.2.840.10008.1.2.1")
+    }
+}

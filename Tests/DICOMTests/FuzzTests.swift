@@ -1,0 +1,114 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+@testable import DICOM
+
+/// Mutations of corpus files (truncations, flipped bytes, lying lengths, absurd dimensions) must end in a
+/// decoded image or a DICOMError: no crash, no hang, and no allocation beyond what the file justifies.
+@Suite struct FuzzTests {
+    /// Small files covering every parser path and codec (a 64x64 JPEG lossless one is made by the synth writer).
+    static let seeds = [
+        "MR_small.dcm", "MR_small_implicit.dcm", "MR_small_bigendian.dcm", "MR_small_RLE.dcm", "MR_small_padded.dcm",
+        "MR_small_jp2klossless.dcm", "image_dfl.dcm", "CT_small.dcm", "rtdose_1frame.dcm", "chrH31.dcm", "simple-test.dcm",
+    ]
+
+    /// A deterministic generator (SplitMix64), so a failure can be replayed.
+    struct SplitMix {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
+    }
+
+    /// Offsets of the values of Rows, Columns, Bits Allocated and Bits Stored (tag, then 4 bytes of VR and
+    /// length or of length alone: the value is 8 bytes after the tag either way).
+    static func imageAttributeValueOffsets(_ bytes: [UInt8]) -> [Int] {
+        let elements: [[UInt8]] = [[0x10, 0x00], [0x11, 0x00], [0x00, 0x01], [0x01, 0x01]]
+        return (0 ..< max(0, bytes.count - 10)).filter { i in
+            bytes[i] == 0x28 && bytes[i + 1] == 0x00 && elements.contains([bytes[i + 2], bytes[i + 3]])
+        }.map { $0 + 8 }
+    }
+
+    static func mutants(of original: [UInt8], seed: UInt64) -> [[UInt8]] {
+        var rng = SplitMix(state: seed)
+        var out: [[UInt8]] = []
+        for fraction in [0.02, 0.1, 0.5, 0.97, 0.999] {
+            out.append(Array(original.prefix(Int(Double(original.count) * fraction))))
+        }
+        for _ in 0 ..< 8 {  // flipped bytes, mostly in the header where structure lives
+            var m = original
+            for _ in 0 ..< 1 + rng.below(4) {
+                let i = rng.below(8) < 6 ? rng.below(min(m.count, 2048)) : rng.below(m.count)
+                m[i] ^= UInt8(1 + rng.below(255))
+            }
+            out.append(m)
+        }
+        for _ in 0 ..< 8 {  // lying lengths: 2 or 4 bytes overwritten with huge or odd values
+            var m = original
+            let i = 132 + rng.below(max(1, min(m.count, 4096) - 136))
+            let lie: [UInt32] = [0xFFFF_FFFF, 0xFFFF_FFF0, 0x7FFF_FFFF, UInt32(m.count), 0xFFFF, 3]
+            let v = lie[rng.below(lie.count)]
+            for b in 0 ..< 4 where i + b < m.count { m[i + b] = UInt8(truncatingIfNeeded: v >> (8 * b)) }
+            out.append(m)
+        }
+        for offset in imageAttributeValueOffsets(original) {  // absurd dimensions and bit depths
+            for value: UInt16 in [0, 1, 0xFFFF, 0x8000, 33] where offset + 1 < original.count {
+                var m = original
+                m[offset] = UInt8(value & 0xFF)
+                m[offset + 1] = UInt8(value >> 8)
+                out.append(m)
+            }
+        }
+        return out
+    }
+
+    static func peakResidentMB() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+
+    @Test func mutatedFilesDecodeOrFailCleanly() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mammoflow-dicom-fuzz-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let before = Self.peakResidentMB()
+        var decoded = 0, refused = 0
+        var originals: [(String, [UInt8])] = try [("jpeg-lossless-64x64", Synthetic.file(.jpegLossless, width: 64, height: 64))]
+        for name in Self.seeds {
+            guard let path = Corpus.path(name), let bytes = FileManager.default.contents(atPath: path) else {
+                Issue.record("seed \(name) missing")
+                continue
+            }
+            originals.append((name, Array(bytes)))
+        }
+        for (n, (name, original)) in originals.enumerated() {
+            for (k, mutant) in Self.mutants(of: original, seed: UInt64(n)).enumerated() {
+                let file = "\(directory)/\(k).dcm"
+                try Data(mutant).write(to: URL(fileURLWithPath: file))
+                do {
+                    let dicom = try DICOMFile(path: file)
+                    let pixels = try dicom.decodeFrame(reduce: k % 3)
+                    _ = try PixelSemantics(header: try dicom.header()).render(pixels, as: .window16)
+                    _ = HeaderFacts(try dicom.header())
+                    decoded += 1
+                } catch let error as DICOMError {
+                    #expect(!error.reason.isEmpty, "\(name) mutant \(k)")
+                    refused += 1
+                } catch {
+                    Issue.record("\(name) mutant \(k): not a DICOMError: \(error)")
+                }
+            }
+        }
+        #expect(decoded > 0 && refused > 0)
+        // Every seed is under 1 MB; honest decoding of any mutant needs tens of MB at most.
+        #expect(Self.peakResidentMB() - before < 512, "peak memory grew by \(Self.peakResidentMB() - before) MB")
+    }
+}
