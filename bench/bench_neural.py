@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from common import BIN, emit, run
 
-THREADS, BATCH, STEPS = 2, 16, 5
+THREADS, BATCH, STEPS = 2, 16, 3
 torch.set_num_threads(THREADS)
 
 

@@ -34,12 +34,12 @@ public enum Activation: String, Sendable {
         }
     }
 
-    /// In-place over n values, split across cores.
-    func apply(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+    /// out[i] = act(x[i]) over n values, split across cores.
+    func apply(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
         switch self {
-        case .identity: return
-        case .relu: parallelRange(n, grain: 1 << 15) { r in for i in r { p[i] = max(p[i], 0) } }
-        default: parallelRange(n, grain: 1 << 13) { r in for i in r { p[i] = apply(p[i]) } }
+        case .identity: out.update(from: x, count: n)
+        case .relu: parallelRange(n, grain: 1 << 15) { r in for i in r { out[i] = max(x[i], 0) } }
+        default: parallelRange(n, grain: 1 << 13) { r in for i in r { out[i] = apply(x[i]) } }
         }
     }
 }
@@ -61,8 +61,8 @@ public final class ActivationLayer: Layer {
     // out: same shape as x
     public override func forward(_ x: Tensor) -> Tensor {
         input = x
-        let y = x.copy()
-        kind.apply(y.data, y.count)
+        let y = Tensor(uninitialized: x.shape)
+        kind.apply(x.data, y.data, y.count)
         return y
     }
 

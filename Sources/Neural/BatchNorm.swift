@@ -95,17 +95,13 @@ public final class BatchNorm: Layer {
         let dx = Tensor(uninitialized: xh.shape)
         let sums = channelSums(rows, 2 * c) { r, acc in
             let hr = xh.data + r * c, dyr = dy.data + r * c, dzr = dx.data + r * c
-            if act == .identity {
-                dzr.update(from: dyr, count: c)
-            } else if act == .relu {
-                for ch in 0..<c { dzr[ch] = hr[ch] * g[ch] + b[ch] > 0 ? dyr[ch] : 0 }
-            } else {
-                for ch in 0..<c { dzr[ch] = dyr[ch] * act.derivative(hr[ch] * g[ch] + b[ch]) }
+            switch act {
+            case .identity: dzr.update(from: dyr, count: c)
+            case .relu: reluGate(dzr, dyr, hr, g, b, c)
+            default: for ch in 0..<c { dzr[ch] = dyr[ch] * act.derivative(hr[ch] * g[ch] + b[ch]) }
             }
-            for ch in 0..<c {
-                acc[ch] += dzr[ch]
-                acc[c + ch] += dzr[ch] * hr[ch]
-            }
+            addInto(acc, dzr, c)
+            multiplyAdd(acc + c, dzr, hr, c)
         }
         for ch in 0..<c {
             beta.grad[ch] += Float(sums[ch])
@@ -163,4 +159,22 @@ func channelSums(_ rows: Int, _ width: Int, _ accumulate: (Int, UnsafeMutablePoi
     var sums = [Double](repeating: 0, count: width)
     for p in partials { for j in 0..<width { sums[j] += p[j] } }
     return sums
+}
+
+/// dz = dy where gamma * xhat + beta > 0, else 0 (ReLU's backward from the normalised input), 8 lanes at a time.
+@inline(__always)
+private func reluGate(_ dz: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ xhat: UnsafePointer<Float>,
+                      _ gamma: UnsafePointer<Float>, _ beta: UnsafePointer<Float>, _ n: Int) {
+    var i = 0
+    let pz = UnsafeMutableRawPointer(dz), py = UnsafeRawPointer(dy), ph = UnsafeRawPointer(xhat)
+    let pg = UnsafeRawPointer(gamma), pb = UnsafeRawPointer(beta)
+    while i + 8 <= n {
+        let off = i * 4
+        let z = ph.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self) * pg.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
+            + pb.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
+        let g = py.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
+        pz.storeBytes(of: g.replacing(with: 0, where: z .<= 0), toByteOffset: off, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < n { dz[i] = xhat[i] * gamma[i] + beta[i] > 0 ? dy[i] : 0; i += 1 }
 }

@@ -209,7 +209,16 @@ public final class Conv2d: Layer {
                         _ col: UnsafeMutablePointer<Float>) {
         let cg = inChannels / groups
         forEachTap(s, samples, oh, ow, g) { column, at in
-            if at >= 0 { (col + column).update(from: x.data + at, count: cg) } else { (col + column).update(repeating: 0, count: cg) }
+            let dst = col + column
+            if at < 0 {
+                for i in 0..<cg { dst[i] = 0 }
+            } else if cg < 64 {
+                // A short copy inline: a memmove call per tap costs more than the copy for few channels.
+                let src = x.data + at
+                for i in 0..<cg { dst[i] = src[i] }
+            } else {
+                dst.update(from: x.data + at, count: cg)
+            }
         }
     }
 
