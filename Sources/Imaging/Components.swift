@@ -31,11 +31,12 @@ public enum Components {
                 var inside = false
                 var start = 0
                 // 64 samples at a time: a block entirely inside or outside the current state is skipped whole
-                // (the count is a plain reduction, which the compiler vectorises).
                 while x < xTo {
                     if x + 64 <= xTo {
-                        var above = 0
-                        for k in 0..<64 { above &+= row[x + k] > threshold ? 1 : 0 }
+                        // v > t exactly when t - v borrows: branch-free arithmetic the compiler vectorises.
+                        var above: UInt32 = 0
+                        let t = UInt32(threshold)
+                        for k in 0..<64 { above &+= (t &- UInt32(row[x + k])) >> 31 }
                         if above == (inside ? 64 : 0) {
                             x += 64
                             continue
