@@ -144,41 +144,46 @@ public enum Edges {
         smoothed.withUnsafeBufferPointer { smooth in
             let magnitude = sobelMagnitude(smooth.baseAddress!, width: w, height: h, threads: threads)
             magnitude.withUnsafeBufferPointer { mag in
-                for y in 1..<h - 1 {
-                    var x = 1
-                    while x < w - 1 {
-                        // Most of an image is flat: skip 32 pixels at a time when none reaches `low`.
-                        if x + 32 <= w - 1 {
-                            var reaching = 0
-                            for k in 0..<32 { reaching &+= mag[y * w + x + k] >= low ? 1 : 0 }
-                            if reaching == 0 {
-                                x += 32
-                                continue
+                let lowBits = max(low, 0).bitPattern
+                mag.withMemoryRebound(to: UInt32.self) { bits in
+                    for y in 1..<h - 1 {
+                        var x = 1
+                        while x < w - 1 {
+                            // Most of an image is flat: skip 32 pixels at a time when none reaches `low`.
+                            // Magnitudes are non-negative, so their bit patterns order like the values and the
+                            // count is branch-free integer arithmetic (m >= low exactly when lowBits - 1 - m borrows).
+                            if x + 32 <= w - 1 {
+                                var reaching: UInt32 = 0
+                                for k in 0..<32 { reaching &+= (lowBits &- 1 &- bits[y * w + x + k]) >> 31 }
+                                if reaching == 0 {
+                                    x += 32
+                                    continue
+                                }
                             }
-                        }
-                        defer { x += 1 }
-                        let i = y * w + x
-                        let m = mag[i]
-                        if m < low { continue }
-                        let (ix, iy) = sobel(smooth.baseAddress!, x, y, width: w, height: h)
-                        let ax = abs(ix), ay = abs(iy)
-                        let sx = ix >= 0 ? 1 : -1, sy = iy >= 0 ? 1 : -1
-                        let forward: Float, backward: Float
-                        if ay >= ax {
-                            let t = ay == 0 ? 0 : ax / ay
-                            forward = t * mag[i + sy * w + sx] + (1 - t) * mag[i + sy * w]
-                            backward = t * mag[i - sy * w - sx] + (1 - t) * mag[i - sy * w]
-                        } else {
-                            let t = ay / ax
-                            forward = t * mag[i + sy * w + sx] + (1 - t) * mag[i + sx]
-                            backward = t * mag[i - sy * w - sx] + (1 - t) * mag[i - sx]
-                        }
-                        guard m >= forward && m >= backward else { continue }
-                        if m >= high {
-                            state[i] = 2
-                            strong.append(i)
-                        } else {
-                            state[i] = 1
+                            defer { x += 1 }
+                            let i = y * w + x
+                            let m = mag[i]
+                            if m < low { continue }
+                            let (ix, iy) = sobel(smooth.baseAddress!, x, y, width: w, height: h)
+                            let ax = abs(ix), ay = abs(iy)
+                            let sx = ix >= 0 ? 1 : -1, sy = iy >= 0 ? 1 : -1
+                            let forward: Float, backward: Float
+                            if ay >= ax {
+                                let t = ay == 0 ? 0 : ax / ay
+                                forward = t * mag[i + sy * w + sx] + (1 - t) * mag[i + sy * w]
+                                backward = t * mag[i - sy * w - sx] + (1 - t) * mag[i - sy * w]
+                            } else {
+                                let t = ay / ax
+                                forward = t * mag[i + sy * w + sx] + (1 - t) * mag[i + sx]
+                                backward = t * mag[i - sy * w - sx] + (1 - t) * mag[i - sx]
+                            }
+                            guard m >= forward && m >= backward else { continue }
+                            if m >= high {
+                                state[i] = 2
+                                strong.append(i)
+                            } else {
+                                state[i] = 1
+                            }
                         }
                     }
                 }
