@@ -30,17 +30,19 @@ public enum Components {
                 var x = xFrom
                 var inside = false
                 var start = 0
-                // 32 samples at a time: a block entirely inside or outside the current state is skipped whole.
+                // 64 samples at a time: a block entirely inside or outside the current state is skipped whole
                 while x < xTo {
-                    if x + 32 <= xTo {
-                        let block = UnsafeRawPointer(row + x).loadUnaligned(as: SIMD32<UInt16>.self)
-                        let above = block .> SIMD32(repeating: threshold)
-                        if inside ? all(above) : !any(above) {
-                            x += 32
+                    if x + 64 <= xTo {
+                        // v > t exactly when t - v borrows: branch-free arithmetic the compiler vectorises.
+                        var above: UInt32 = 0
+                        let t = UInt32(threshold)
+                        for k in 0..<64 { above &+= (t &- UInt32(row[x + k])) >> 31 }
+                        if above == (inside ? 64 : 0) {
+                            x += 64
                             continue
                         }
                     }
-                    let end = min(x + 32, xTo)
+                    let end = min(x + 64, xTo)
                     while x < end {
                         let isAbove = row[x] > threshold
                         if isAbove != inside {

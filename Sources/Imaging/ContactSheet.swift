@@ -61,8 +61,11 @@ public enum ContactSheet {
                 }
             }
             if let note = item.note { sheet.text(note, x: left + 3, y: top + 3, .orange) }
+            // Labels are cut to the cell's width so they never run into the next cell.
+            let fitting = max(3, (layout.thumbnailWidth + 1) / BitmapFont.advance)
             for (k, label) in item.labels.enumerated() {
-                sheet.text(label, x: left, y: top + layout.thumbnailHeight + 3 + k * lineHeight, RGB(220, 220, 220))
+                let text = label.count <= fitting ? label : String(label.prefix(fitting - 2)) + ".."
+                sheet.text(text, x: left, y: top + layout.thumbnailHeight + 3 + k * lineHeight, RGB(220, 220, 220))
             }
         }
         return sheet

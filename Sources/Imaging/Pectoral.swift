@@ -61,12 +61,16 @@ public enum PectoralRemoval {
     /// Candidate lines, strongest first, after peak suppression, within the angle and distance window.
     public static func candidateLines(_ image: GrayImage, options: Options = Options(), threads: Int = 1) -> [Line] {
         let w = image.width, h = image.height
-        let edges = Edges.canny(image, sigma: options.sigma, low: options.lowThreshold, high: options.highThreshold, threads: threads)
-        let voters = Edges.sobelSupport(ofEdges: edges, width: w, height: h)
         let scale = Double(h) / options.referenceHeight
-        let maxD = Int((options.maxDistance * scale).rounded(.down)), minD = Int((options.minDistance * scale).rounded(.up))
-        let angles = Array(Int(options.minAngle.rounded(.up))...Int(options.maxAngle.rounded(.down)))
-        guard maxD >= minD, !angles.isEmpty else { return [] }
+        // No line farther than the image's diagonal can cross it.
+        let diagonal = Double(w + h)
+        let maxD = Int(min(options.maxDistance * scale, diagonal).rounded(.down))
+        let minD = Int(max(options.minDistance * scale, 0).rounded(.up))
+        let firstAngle = Int(max(options.minAngle, 0).rounded(.up)), lastAngle = Int(min(options.maxAngle, 90).rounded(.down))
+        guard maxD >= minD, firstAngle <= lastAngle, w >= 3, h >= 3 else { return [] }
+        let angles = Array(firstAngle...lastAngle)
+        let (edges, list) = Edges.cannyWithList(image, sigma: options.sigma, low: options.lowThreshold, high: options.highThreshold, threads: threads)
+        let voters = Edges.sobelSupport(ofEdges: edges, list: list, width: w, height: h)
         let cosines = angles.map { Float(cos(Double($0) * .pi / 180)) }
         let sines = angles.map { Float(sin(Double($0) * .pi / 180)) }
         // Votes: rows are angles, columns distances 0...maxD.
@@ -79,8 +83,9 @@ public enum PectoralRemoval {
                 // The smallest distance over the angle window is at one of its ends: skip pixels beyond reach.
                 if min(x * reachFirst.0 + y * reachFirst.1, x * reachLast.0 + y * reachLast.1) > Float(maxD) + 0.5 { continue }
                 for a in 0..<angles.count {
-                    let d = Int((x * cosines[a] + y * sines[a]).rounded())
-                    if d <= maxD && d >= 0 { acc[a * stride + d] += 1 }
+                    // x, y >= 0 and the angles lie in [0, 90]: d >= 0, so truncating d + 0.5 rounds it.
+                    let d = Int(x * cosines[a] + y * sines[a] + 0.5)
+                    if d <= maxD { acc[a * stride + d] += 1 }
                 }
             }
         }
@@ -89,14 +94,14 @@ public enum PectoralRemoval {
         // Peaks in decreasing order of votes; each suppresses its neighbourhood.
         var order = votes.indices.filter { Int(votes[$0]) >= needed }
         order.sort { (votes[$0], -$0) > (votes[$1], -$1) }
-        var suppressed = Set<Int>()
+        var suppressed = [Bool](repeating: false, count: votes.count)
         var lines: [Line] = []
-        for i in order where !suppressed.contains(i) {
+        for i in order where !suppressed[i] {
             let a = i / stride, d = i % stride
             if d >= minD { lines.append(Line(angle: Double(angles[a]), distance: Double(d), votes: Int(votes[i]))) }
             for da in max(0, a - options.suppressAngle)...min(angles.count - 1, a + options.suppressAngle) {
                 for dd in max(0, d - options.suppressDistance)...min(maxD, d + options.suppressDistance) {
-                    suppressed.insert(da * stride + dd)
+                    suppressed[da * stride + dd] = true
                 }
             }
         }

@@ -48,10 +48,15 @@ public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
             try writer.append(key: ref.key, metadata: metadata, payload: payload)
             written += 1
         case .reject(let reason):
-            context.reject(key: ref.key, file: ref.metadata["file"]?.stringValue, reason: reason)
+            context.reject(key: ref.key, file: sourceFile(of: ref.metadata), reason: reason)
         }
         context.progress(done: i + 1, total: refs.count)
     })
     context.recordShards(try writer.finish())
     return written
+}
+
+/// The source file a record came from, for rejects: decode's `source.path`, or a plain `file` field.
+func sourceFile(of metadata: JSONValue) -> String? {
+    metadata["source"]?["path"]?.stringValue ?? metadata["file"]?.stringValue
 }

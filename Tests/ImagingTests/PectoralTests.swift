@@ -46,3 +46,15 @@ func pectoralWedgeIsRemoved(wedge: (Double, Double)) throws {
     #expect(PectoralRemoval.remove(from: &image) == .unchanged(reason: "no line with angle 1.0-89.0 degrees within the distance window"))
     #expect(image.pixels.allSatisfy { $0 == 1000 })
 }
+
+@Test func anEmptyOrAbsurdWindowFindsNothingWithoutCrashing() {
+    let image = Phantom(pectoral: (150, 260)).image
+    var inverted = PectoralRemoval.Options()
+    inverted.minAngle = 50
+    inverted.maxAngle = 10
+    #expect(PectoralRemoval.candidateLines(image, options: inverted).isEmpty)
+    var huge = PectoralRemoval.Options()
+    huge.maxDistance = 1e12  // clamped to the image's size, not allocated
+    #expect(!PectoralRemoval.candidateLines(image, options: huge).isEmpty)
+    #expect(PectoralRemoval.candidateLines(GrayImage(width: 2, height: 2, bits: 8)).isEmpty)
+}

@@ -64,7 +64,7 @@ enum StageRun {
     let input = try StageRun.artifact([
         ("1/10", mlo.image, ["view": "MLO", "laterality": "L", "file": "train_images/1/10.dcm"]),
         ("1/11", cc.image.flippedHorizontally(), ["view": "CC", "laterality": "R", "file": "train_images/1/11.dcm"]),
-        ("2/20", GrayImage(width: 100, height: 120, bits: 12, filledWith: 20), ["view": "CC", "laterality": "L", "file": "train_images/2/20.dcm"]),
+        ("2/20", GrayImage(width: 100, height: 120, bits: 12, filledWith: 20), ["view": "CC", "laterality": "L", "source": ["path": "train_images/2/20.dcm"]]),
     ], in: "\(dir)/in")
 
     let (cropped, _) = try StageRun.run("crop", input: input, in: dir)
