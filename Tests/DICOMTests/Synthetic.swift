@@ -21,25 +21,25 @@ enum Synthetic {
                      samples: [UInt16]? = nil, photometric: String = "MONOCHROME2") throws -> [UInt8] {
         let pixels = samples ?? pattern(width: width, height: height, bits: bits)
         let dataset: [DICOMWriterElement] = [
-            DICOMWriterElement(0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.1.2"),
-            DICOMWriterElement(0x0008, 0x0018, "UI", "2.25.1"),
-            .us(0x0028, 0x0002, 1),
-            DICOMWriterElement(0x0028, 0x0004, "CS", photometric),
-            .us(0x0028, 0x0010, UInt16(height)), .us(0x0028, 0x0011, UInt16(width)),
-            .us(0x0028, 0x0100, 16), .us(0x0028, 0x0101, UInt16(bits)), .us(0x0028, 0x0102, UInt16(bits - 1)),
-            .us(0x0028, 0x0103, 0),
+            DICOMWriterElement(.sopClassUID, "UI", "1.2.840.10008.5.1.4.1.1.1.2"),
+            DICOMWriterElement(.sopInstanceUID, "UI", "2.25.1"),
+            .us(.samplesPerPixel, 1),
+            DICOMWriterElement(.photometricInterpretation, "CS", photometric),
+            .us(.rows, UInt16(height)), .us(.columns, UInt16(width)),
+            .us(.bitsAllocated, 16), .us(.bitsStored, UInt16(bits)), .us(.highBit, UInt16(bits - 1)),
+            .us(.pixelRepresentation, 0),
         ]
         switch encoding {
         case .native:
-            return try DICOMFileWriter(transferSyntaxUID: DICOMFileWriter.explicitVRLittleEndian)
+            return try DICOMFileWriter(transferSyntax: .explicitVRLittleEndian)
                 .file(dataset: dataset, pixels: .native16(pixels))
         case .jpegLossless:
             let frame = try JPEGLosslessEncoder.encode(samples: pixels, width: width, height: height, precision: bits)
-            return try DICOMFileWriter(transferSyntaxUID: DICOMFileWriter.jpegLosslessSV1)
+            return try DICOMFileWriter(transferSyntax: .jpegLosslessSV1)
                 .file(dataset: dataset, pixels: .encapsulated(frame: frame))
         case .jpeg2000:
             let frame = try JPEG2000Encoder.encode(samples: pixels, width: width, height: height, precision: bits)
-            return try DICOMFileWriter(transferSyntaxUID: DICOMFileWriter.jpeg2000Lossless)
+            return try DICOMFileWriter(transferSyntax: .jpeg2000Lossless)
                 .file(dataset: dataset, pixels: .encapsulated(frame: frame))
         }
     }
