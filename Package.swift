@@ -1,15 +1,11 @@
 // swift-tools-version:6.0
 // mammoflow: screening-mammography DICOM archive -> trained and scored classifier, as a cached staged pipeline.
-import Foundation
 import PackageDescription
 
-/// One thin executable per pipeline stage: every folder `Sources/mammoflow-<name>` is the stage `<name>`,
-/// so adding a stage is adding a folder.
-let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Sources").path
-let stageNames = ((try? FileManager.default.contentsOfDirectory(atPath: sources)) ?? [])
-    .filter { $0.hasPrefix("mammoflow-") }
-    .map { String($0.dropFirst("mammoflow-".count)) }
-    .sorted()
+/// One thin executable per pipeline stage: the stage `<name>` is `Sources/mammoflow-<name>/main.swift`.
+/// Listed, not discovered from the folders: SwiftPM caches evaluated manifests, so a discovered list goes
+/// stale when a folder is added.
+let stageNames = ["crop", "decode", "downscale", "folds", "ingest", "pectoral", "score", "synth"]
 
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
@@ -44,7 +40,7 @@ let package = Package(
         .target(name: "Stages", dependencies: ["Shards", "Imaging"], swiftSettings: v5),
 
         .executableTarget(name: "mammoflow", dependencies: [
-            "Pipeline", "Shards", "DICOM", "Imaging", "Synthesis", "Validation", "Stages",
+            "Pipeline", "Shards", "DICOM", "Imaging", "Synthesis", "Validation", "Stages", "Neural",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
 

@@ -6,7 +6,7 @@ encoder below, checked against pylibjpeg-libjpeg), decoded by mammoflow and by t
   `pixel_array` (best of N), single thread.
 - j2k 1/4: ours with --reduce 2 vs the peer's full decode + cv2.resize INTER_AREA.
 - jpeg lossless: ours vs dicomsdl (fastest peer), single thread.
-- dataset: 200 files (half J2K, half JPEG lossless) decoded and rendered to 16-bit windowed images on 2 workers,
+- dataset: 200 files (DICOM_BENCH_FILES to change; half J2K, half JPEG lossless) decoded and rendered to 16-bit windowed images on 2 workers,
   vs pydicom in a 2-process pool; images/s and peak memory (ours: the process; peer: the largest worker).
 """
 import heapq
@@ -14,6 +14,7 @@ import json
 import os
 import resource
 import subprocess
+import time
 from multiprocessing import Pool
 
 import cv2
@@ -92,14 +93,13 @@ def jpeg_lossless_sv1(image, precision):
     nbits = length_of[ssss] + ssss
     chunks = []
     step = 1 << 20
-    carry = np.zeros(0, np.uint8)
     for start in range(0, len(values), step):
         v, n = values[start:start + step], nbits[start:start + step]
         shifts = np.arange(31, -1, -1)
         bits = ((v[:, None] >> shifts) & 1).astype(np.uint8)
         keep = shifts[None, :] < n[:, None]
         chunks.append(bits[keep])
-    stream = np.concatenate([carry] + chunks)
+    stream = np.concatenate(chunks)
     stream = np.concatenate([stream, np.ones((-len(stream)) % 8, np.uint8)])
     data = np.packbits(stream)
     stuffed = np.insert(data, np.nonzero(data == 0xFF)[0] + 1, 0)
@@ -187,15 +187,15 @@ def main():
     peer_jll = best_of(lambda: dicomsdl.open(jll).pixelData(), repeat=5)
     emit("dicom: JPEG lossless SV1 4096x3328 decode, 1 thread (vs dicomsdl)", ours_jll, peer_jll, "s")
 
-    dataset = [inputs[i % len(inputs)][i % 2] for i in range(200)]
+    count = int(os.environ.get("DICOM_BENCH_FILES", "200"))
+    dataset = [inputs[i % len(inputs)][i % 2] for i in range(count)]
     result = ours(dataset, "--workers", 2, "--threads", 1, "--values", "window16", repeat=1)
-    import time
     t = time.perf_counter()
     with Pool(2) as pool:
         pool.map(peer_dataset, dataset, chunksize=4)
     peer_seconds = time.perf_counter() - t
     peer_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    emit("dicom: dataset decode, 200 mammograms (J2K + JPEG LL), 2 workers (vs pydicom pool)",
+    emit(f"dicom: dataset decode, {count} mammograms (J2K + JPEG LL), 2 workers (vs pydicom pool)",
          result["images_per_second"], len(dataset) / peer_seconds, "images/s", higher_is_better=True)
     emit("dicom: dataset decode peak memory (ours: process; pydicom: largest worker)", result["peak_rss_mb"], peer_mb, "MB")
 

@@ -39,8 +39,13 @@ public final class DICOMFile: @unchecked Sendable {
                 .parseDataSet(&ir, end: nil, explicit: true, depth: 0, topLevel: true)
         } else {
             // Unknown (unsupported) syntaxes are encapsulated and explicit little endian by the standard's rules.
+            // Some writers declare explicit VR little endian and write implicit VR: letters where the VR
+            // should be tell which.
             r.bigEndian = syntax.bigEndian
-            dataSet = try parser.parseDataSet(&r, end: nil, explicit: syntax.explicitVR, depth: 0, topLevel: true)
+            let o = r.offset
+            let hasVR = r.remaining < 6 || ((65...90).contains(bytes[o + 4]) && (65...90).contains(bytes[o + 5]))
+            let explicit = syntax.explicitVR && (syntax.bigEndian || hasVR)
+            dataSet = try parser.parseDataSet(&r, end: nil, explicit: explicit, depth: 0, topLevel: true)
         }
     }
 

@@ -93,6 +93,18 @@ private struct BitReader {
 
     @inline(__always)
     mutating func refill() {
+        // Fast path: the next 8 bytes hold no 0xFF (no stuffing, no marker), so whole bytes go in at once.
+        if position + 8 <= end {
+            let word = UInt64(bigEndian: UnsafeRawPointer(bytes + position).loadUnaligned(as: UInt64.self))
+            let inverted = ~word
+            if (inverted &- 0x0101_0101_0101_0101) & ~inverted & 0x8080_8080_8080_8080 == 0 {
+                let n = (64 - count) >> 3
+                buffer = (buffer << UInt64(8 * n)) | (word >> UInt64(64 - 8 * n))
+                position += n
+                count += 8 * n
+                return
+            }
+        }
         while count <= 56 {
             var byte: UInt64 = 0
             if position < end {

@@ -315,7 +315,7 @@ public final class Scheduler: @unchecked Sendable {
                 throw StoreError(reason: "\(job.label) exited 0 but wrote no manifest.json")
             }
             let manifest: ArtifactManifest
-            do { manifest = try JSONValue.parse(bytes).decode(ArtifactManifest.self) } catch {
+            do { manifest = try JSONDecoder().decode(ArtifactManifest.self, from: Data(bytes)) } catch {
                 throw StoreError(reason: "\(job.label): manifest.json is not a valid manifest: \(error)")
             }
             for file in manifest.files {

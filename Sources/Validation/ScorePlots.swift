@@ -7,8 +7,7 @@ public enum ScorePlots {
     static let colors: [Aggregation: RGB] = [.image: RGB(50, 100, 230), .breastMean: RGB(230, 90, 30), .breastMax: RGB(40, 160, 70)]
 
     static func levels(_ images: [ScoredImage]) -> [(Aggregation, Units)] {
-        var patientIndex: [String: Int] = [:]
-        for image in images where patientIndex[image.patient] == nil { patientIndex[image.patient] = patientIndex.count }
+        let patientIndex = Units.patientIndex(of: images)
         return Aggregation.allCases.map { ($0, Units(images, patientIndex: patientIndex, aggregation: $0)) }
     }
 

@@ -160,6 +160,13 @@ struct Units {
     var folds: [Int?] = []
     var patients: [Int] = []
 
+    /// Patient id -> 0..<patients, in order of first appearance.
+    static func patientIndex(of images: [ScoredImage]) -> [String: Int] {
+        var index: [String: Int] = [:]
+        for image in images where index[image.patient] == nil { index[image.patient] = index.count }
+        return index
+    }
+
     init(_ images: [ScoredImage], patientIndex: [String: Int], aggregation: Aggregation) {
         if aggregation == .image {
             labels = images.map(\.label)
@@ -189,8 +196,7 @@ struct Units {
 /// intervals; the honest threshold needs every image's fold.
 public func scorePredictions(_ images: [ScoredImage], replicates: Int = 1000, seed: UInt64 = 0,
                              confidence: Double = 0.95) -> ScoreReport {
-    var patientIndex: [String: Int] = [:]
-    for image in images where patientIndex[image.patient] == nil { patientIndex[image.patient] = patientIndex.count }
+    let patientIndex = Units.patientIndex(of: images)
     var notes: [String] = [
         "probabilistic_f1 is the RSNA competition's pF1 (predictions clipped to 0..1); at breast level one prediction per patient_laterality.",
         "optimistic: threshold chosen on the very predictions it is scored on (as the study reported); honest: each fold's threshold chosen on the other folds.",
@@ -215,10 +221,9 @@ public func scorePredictions(_ images: [ScoredImage], replicates: Int = 1000, se
         for image in images { if let value = image[keyPath: attribute] { groups[value, default: []].append(image) } }
         guard !groups.isEmpty else { continue }
         breakdown[name] = groups.mapValues { subset in
-            var index: [String: Int] = [:]
-            for image in subset where index[image.patient] == nil { index[image.patient] = index.count }
+            let index = Units.patientIndex(of: subset)
             return scoreLevel(Units(subset, patientIndex: index, aggregation: .image), patients: index.count,
-                              replicates: 0, seed: seed, confidence: confidence, fixedThresholds: thresholds)
+                              replicates: replicates, seed: seed, confidence: confidence, fixedThresholds: thresholds)
         }
     }
     return ScoreReport(images: images.count, patients: patientIndex.count,

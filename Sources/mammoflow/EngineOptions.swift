@@ -42,10 +42,12 @@ struct PipelineOptions: ParsableArguments {
     }
 }
 
-/// Pipeline and store errors are the user's to fix: print them plainly, without a stack of wrappers.
+/// Pipeline file errors are the user's to fix: print them plainly (file:line: stage, field: reason) and exit 1,
+/// without the usage text that ArgumentParser adds to its own errors.
 func userFacing<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let error as PipelineError {
-        throw ValidationError(error.description)
+        printError("error: \(error)")
+        throw ExitCode(1)
     }
 }
 

@@ -21,6 +21,7 @@ struct Mammoflow: ParsableCommand {
             MetricsCommand.self,
             ShardCommand.self,
             DICOMCommand.self,
+            NeuralBench.self,
         ]
     )
 }

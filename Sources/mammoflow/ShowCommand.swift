@@ -21,7 +21,7 @@ struct ShowCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
-    @Option(help: ArgumentHelp("With --id: write the record's image as a PNG.", valueName: "OUT.png"))
+    @Option(help: ArgumentHelp("With --id: write the record's image as an 8-bit PNG for looking at.", valueName: "OUT.png"))
     var png: String?
 
     func run() throws {

@@ -96,3 +96,26 @@ import Testing
         #expect(facts.rows == 128 && facts.columns == 128 && facts.transferSyntax == "1.2.840.10008.1.2.1")
     }
 }
+
+@Suite struct FieldQuirkTests {
+    /// A file whose meta group declares explicit VR little endian over an implicit-VR data set is read as
+    /// implicit (the data set has no VR letters), with the same pixels.
+    @Test func explicitDeclaredImplicitWrittenIsRead() throws {
+        let implicitPath = Corpus.path("MR_small_implicit.dcm")!
+        var bytes = Array(FileManager.default.contents(atPath: implicitPath)!)
+        // (0002,0010) UI "1.2.840.10008.1.2\0" -> "1.2.840.10008.1.2.1\0", lengths fixed up.
+        let tsTag: [UInt8] = [0x02, 0x00, 0x10, 0x00, 0x55, 0x49]
+        let at = (0 ..< bytes.count - 6).first { Array(bytes[$0 ..< $0 + 6]) == tsTag }!
+        let oldLength = Int(bytes[at + 6]) | Int(bytes[at + 7]) << 8
+        let newValue = Array("1.2.840.10008.1.2.1\0".utf8)
+        bytes.replaceSubrange(at + 8 ..< at + 8 + oldLength, with: newValue)
+        bytes[at + 6] = UInt8(newValue.count)
+        let groupLength = 132 + 8  // (0002,0000) UL value right after the preamble, DICM and its header
+        let old = Int(bytes[groupLength]) | Int(bytes[groupLength + 1]) << 8
+        bytes[groupLength] = UInt8((old + newValue.count - oldLength) & 0xFF)
+        let file = try DICOMFile(path: try Synthetic.temporary(bytes))
+        #expect(file.transferSyntax == .explicitVRLittleEndian)
+        let reference = try DICOMFile(path: implicitPath).decodeFrame()
+        #expect(try file.decodeFrame().values == reference.values)
+    }
+}

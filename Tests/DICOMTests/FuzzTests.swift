@@ -14,17 +14,14 @@ import Testing
         "MR_small_jp2klossless.dcm", "image_dfl.dcm", "CT_small.dcm", "rtdose_1frame.dcm", "chrH31.dcm", "simple-test.dcm",
     ]
 
-    /// A deterministic generator (SplitMix64), so a failure can be replayed.
-    struct SplitMix {
+    /// A deterministic xorshift64* generator, so a failing mutant can be replayed from its seed.
+    struct Mutator {
         var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
+        init(seed: UInt64) { state = seed &* 2_685_821_657_736_338_717 | 1 }
+        mutating func below(_ n: Int) -> Int {
+            state ^= state >> 12; state ^= state << 25; state ^= state >> 27
+            return Int((state &* 2_685_821_657_736_338_717) >> 33) % max(1, n)
         }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
     }
 
     /// Offsets of the values of Rows, Columns, Bits Allocated and Bits Stored (tag, then 4 bytes of VR and
@@ -37,7 +34,7 @@ import Testing
     }
 
     static func mutants(of original: [UInt8], seed: UInt64) -> [[UInt8]] {
-        var rng = SplitMix(state: seed)
+        var rng = Mutator(seed: seed)
         var out: [[UInt8]] = []
         for fraction in [0.02, 0.1, 0.5, 0.97, 0.999] {
             out.append(Array(original.prefix(Int(Double(original.count) * fraction))))

@@ -31,16 +31,13 @@ enum Synthetic {
         ]
         switch encoding {
         case .native:
-            return try DICOMFileWriter(transferSyntax: .explicitVRLittleEndian)
-                .file(dataset: dataset, pixels: .native16(pixels))
+            return try DICOMFileWriter(transferSyntax: .explicitVRLittleEndian).file(dataset: dataset, pixels: .native16(pixels))
         case .jpegLossless:
             let frame = try JPEGLosslessEncoder.encode(samples: pixels, width: width, height: height, precision: bits)
-            return try DICOMFileWriter(transferSyntax: .jpegLosslessSV1)
-                .file(dataset: dataset, pixels: .encapsulated(frame: frame))
+            return try DICOMFileWriter(transferSyntax: .jpegLosslessSV1).file(dataset: dataset, pixels: .encapsulated(frame: frame))
         case .jpeg2000:
             let frame = try JPEG2000Encoder.encode(samples: pixels, width: width, height: height, precision: bits)
-            return try DICOMFileWriter(transferSyntax: .jpeg2000Lossless)
-                .file(dataset: dataset, pixels: .encapsulated(frame: frame))
+            return try DICOMFileWriter(transferSyntax: .jpeg2000Lossless).file(dataset: dataset, pixels: .encapsulated(frame: frame))
         }
     }
 

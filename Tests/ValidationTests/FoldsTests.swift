@@ -59,4 +59,28 @@ import Testing
         #expect(throws: FoldError.self) { try groupKFold(k: 7, groups: ids, seed: nil) }
         #expect(throws: FoldError.self) { try stratifiedGroupKFold(k: 1, groups: ids, labels: labels, seed: nil) }
     }
+
+    @Test func foldTableWritesKeysAndSummaryAndNeedsLabelsToStratify() throws {
+        // RSNA's test.csv layout has no cancer column: plain group folds only.
+        let testLayout = try CSVTable(parsing: Array("""
+            site_id,patient_id,image_id,laterality,view,age,implant,machine_id,prediction_id
+            2,10008,736471439,L,MLO,81,0,21,10008_L
+            2,10008,1591370361,L,CC,81,0,21,10008_L
+            2,10009,68070693,R,CC,67,0,29,10009_R
+            1,10010,1234,L,CC,55,0,49,10010_L
+            """.utf8), file: "test.csv")
+        #expect(throws: CSVError(file: "test.csv", line: 1, column: "cancer",
+                                 reason: "stratified folds need the cancer labels; this table has none (use method group)")) {
+            try FoldTable(table: testLayout, method: .stratifiedGroup, k: 2, seed: nil)
+        }
+        let folds = try FoldTable(table: testLayout, method: .group, k: 2, seed: nil)
+        let written = try CSVTable(parsing: Array(folds.csv.utf8), file: "folds.csv")
+        #expect(written.header == ["image", "patient_id", "image_id", "fold"])
+        // GroupKFold (scikit-learn gives the same): patient 10008 (2 images) into fold 0, then 10010 and 10009
+        // (equal sizes: later group first) each into the lighter fold 1.
+        #expect(written.rows == [["10008/736471439", "10008", "736471439", "0"], ["10008/1591370361", "10008", "1591370361", "0"],
+                                 ["10009/68070693", "10009", "68070693", "1"], ["10010/1234", "10010", "1234", "1"]])
+        #expect(folds.summaryJSON["folds"]?.arrayValue?.map { $0["images"]!.intValue! } == [2, 2])
+        #expect(folds.summaryJSON["shuffled"] == .bool(false))
+    }
 }

@@ -1,0 +1,346 @@
+import Foundation
+
+/// 2-D convolution over NHWC images, as in PyTorch's `nn.Conv2d` (zero padding, any kernel, stride,
+/// dilation and groups). Weight layout is (Cout, kh, kw, Cin/groups): each output channel's filter is one
+/// contiguous row matching an im2col row, so the convolution is col (M, K) x weight^T (K, Cout).
+/// Three paths: 1x1 stride-1 convolutions are GEMMs on the input itself (no copy); depthwise convolutions
+/// (groups == Cin == Cout) are a direct SIMD loop; everything else is im2col + sgemm per group.
+/// Work is split by samples across `Threads.count` workers, each calling single-threaded sgemm.
+public final class Conv2d: Layer {
+    public let inChannels, outChannels, groups: Int
+    public let kernel, stride, padding, dilation: (Int, Int)
+    public let weight: Parameter  // (Cout, kh, kw, Cin/groups)
+    public let bias: Parameter?  // (Cout)
+
+    private var input: Tensor?
+    /// Multiply-accumulates per image of the last forward (for GFLOP/s reports).
+    public private(set) var lastMacsPerImage = 0
+    private let workspace = Workspace()
+    private let gradWorkspace = Workspace()
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
+                padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true,
+                rng: Random) {
+        precondition(inChannels % groups == 0 && outChannels % groups == 0, "channels not divisible by groups")
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.groups = groups
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        // Kaiming normal, fan-out mode (torchvision's ResNet and timm's EfficientNet initialisation).
+        let w = Tensor([outChannels, kernel.0, kernel.1, inChannels / groups])
+        let std = (2.0 / Float(kernel.0 * kernel.1 * outChannels / groups)).squareRoot()
+        for i in 0..<w.count { w[i] = rng.normal() * std }
+        weight = Parameter(w)
+        self.bias = bias ? Parameter(Tensor([outChannels]), decays: false) : nil
+        super.init()
+    }
+
+    /// Square kernel, "same"-style symmetric padding given explicitly.
+    public convenience init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
+                            dilation: Int = 1, groups: Int = 1, bias: Bool = true, rng: Random) {
+        self.init(inChannels, outChannels, kernel: (kernel, kernel), stride: (stride, stride),
+                  padding: (padding, padding), dilation: (dilation, dilation), groups: groups, bias: bias, rng: rng)
+    }
+
+    public override var localParameters: [(String, Parameter)] {
+        [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
+    }
+
+    var isPointwise: Bool {
+        kernel == (1, 1) && stride == (1, 1) && padding == (0, 0) && groups == 1
+    }
+    var isDepthwise: Bool { groups == inChannels && outChannels == inChannels && groups > 1 }
+
+    func outputSize(_ h: Int, _ w: Int) -> (Int, Int) {
+        ((h + 2 * padding.0 - dilation.0 * (kernel.0 - 1) - 1) / stride.0 + 1,
+         (w + 2 * padding.1 - dilation.1 * (kernel.1 - 1) - 1) / stride.1 + 1)
+    }
+
+
+    // x: (N, H, W, Cin) -> out: (N, OH, OW, Cout)
+    public override func forward(_ x: Tensor) -> Tensor {
+        let s = ImageShape(x)
+        precondition(s.c == inChannels, "Conv2d expects \(inChannels) channels, got \(s.c)")
+        let (oh, ow) = outputSize(s.h, s.w)
+        let y = Tensor(uninitialized: [s.n, oh, ow, outChannels])
+        input = x
+        lastMacsPerImage = oh * ow * outChannels * kernel.0 * kernel.1 * inChannels / groups
+        if isDepthwise {
+            depthwiseForward(x, s, y, oh, ow)
+        } else {
+            let workers = min(Threads.count, s.n)
+            parallelWorkers(workers) { wk in
+                forEachSampleBlock(chunk(s.n, workers, wk), s, oh, ow) { samples in
+                    let rows = samples.count * oh * ow, row0 = samples.lowerBound * oh * ow
+                    if isPointwise {
+                        gemm(transB: true, m: rows, n: outChannels, k: inChannels, a: x.data + row0 * inChannels,
+                             lda: inChannels, b: weight.value.data, ldb: inChannels, beta: 0,
+                             c: y.data + row0 * outChannels, ldc: outChannels)
+                    } else {
+                        let (_, og, kg) = groupSizes
+                        let col = workspace.buffer(wk, rows * kg)
+                        for g in 0..<groups {
+                            im2col(x, s, samples, oh, ow, g, col)
+                            gemm(transB: true, m: rows, n: og, k: kg, a: col, lda: kg,
+                                 b: weight.value.data + g * og * kg, ldb: kg, beta: 0,
+                                 c: y.data + row0 * outChannels + g * og, ldc: outChannels)
+                        }
+                    }
+                    if let bias { addBias(y.data + row0 * outChannels, rows, bias.value.data, channels: outChannels) }
+                }
+            }
+        }
+        return y
+    }
+
+    // dy: (N, OH, OW, Cout) -> dx: (N, H, W, Cin); accumulates weight and bias gradients.
+    public override func backward(_ dy: Tensor) -> Tensor {
+        guard let x = input else { preconditionFailure("Conv2d.backward before forward") }
+        input = nil
+        let s = ImageShape(x)
+        let (oh, ow) = outputSize(s.h, s.w)
+        let dx = needsInputGradient ? Tensor(uninitialized: x.shape) : Tensor([0])
+        if isDepthwise {
+            depthwiseBackward(x, s, dy, dx, oh, ow)
+            return dx
+        }
+        let workers = min(Threads.count, s.n)
+        let gradSize = weight.value.count + outChannels
+        parallelWorkers(workers) { wk in
+            // Worker 0 accumulates straight into the parameter gradients, the others into scratch.
+            let dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?
+            if wk == 0 {
+                dw = weight.grad.data
+                db = bias?.grad.data
+            } else {
+                dw = gradWorkspace.buffer(wk, gradSize)
+                dw.update(repeating: 0, count: gradSize)
+                db = bias == nil ? nil : dw + weight.value.count
+            }
+            forEachSampleBlock(chunk(s.n, workers, wk), s, oh, ow) { samples in
+                let rows = samples.count * oh * ow, row0 = samples.lowerBound * oh * ow
+                let dyBlock = dy.data + row0 * outChannels
+                if let db { sumRows(dyBlock, rows, outChannels, into: db) }
+                if isPointwise {
+                    // dW (Cout, Cin) += dy^T (Cout, M) x (M, Cin); dx (M, Cin) = dy (M, Cout) W (Cout, Cin)
+                    gemm(transA: true, m: outChannels, n: inChannels, k: rows, a: dyBlock, lda: outChannels,
+                         b: x.data + row0 * inChannels, ldb: inChannels, beta: 1, c: dw, ldc: inChannels)
+                    if needsInputGradient {
+                        gemm(m: rows, n: inChannels, k: outChannels, a: dyBlock, lda: outChannels,
+                             b: weight.value.data, ldb: inChannels, beta: 0, c: dx.data + row0 * inChannels,
+                             ldc: inChannels)
+                    }
+                    return
+                }
+                let (_, og, kg) = groupSizes
+                let col = workspace.buffer(wk, rows * kg)
+                if needsInputGradient {
+                    (dx.data + samples.lowerBound * s.h * s.w * s.c).update(repeating: 0, count: samples.count * s.h * s.w * s.c)
+                }
+                for g in 0..<groups {
+                    im2col(x, s, samples, oh, ow, g, col)
+                    gemm(transA: true, m: og, n: kg, k: rows, a: dyBlock + g * og, lda: outChannels,
+                         b: col, ldb: kg, beta: 1, c: dw + g * og * kg, ldc: kg)
+                    if needsInputGradient {
+                        gemm(m: rows, n: kg, k: og, a: dyBlock + g * og, lda: outChannels,
+                             b: weight.value.data + g * og * kg, ldb: kg, beta: 0, c: col, ldc: kg)
+                        col2im(col, s, samples, oh, ow, g, dx)
+                    }
+                }
+            }
+        }
+        for wk in 1..<max(workers, 1) {
+            let scratch = gradWorkspace.buffer(wk, gradSize)
+            addInto(weight.grad.data, scratch, weight.value.count)
+            if let bias { addInto(bias.grad.data, scratch + weight.value.count, outChannels) }
+        }
+        return dx
+    }
+
+    /// (input channels, output channels, im2col row length) of one group.
+    private var groupSizes: (Int, Int, Int) {
+        let cg = inChannels / groups
+        return (cg, outChannels / groups, kernel.0 * kernel.1 * cg)
+    }
+
+    /// Calls `body` on consecutive sample ranges within `samples`, small enough that one block's im2col
+    /// matrix stays around a few MB (cache-friendly, bounded memory) but at least one sample.
+    private func forEachSampleBlock(_ samples: Range<Int>, _ s: ImageShape, _ oh: Int, _ ow: Int,
+                                    _ body: (Range<Int>) -> Void) {
+        let perSample = oh * ow * max(kernel.0 * kernel.1 * inChannels / groups, outChannels)
+        let block = max(1, (1 << 20) / max(perSample, 1))
+        var start = samples.lowerBound
+        while start < samples.upperBound {
+            let end = min(start + block, samples.upperBound)
+            body(start..<end)
+            start = end
+        }
+    }
+
+    /// Walks the im2col matrix of group g for `samples` in row order: visit(column offset, input offset)
+    /// for each (output pixel, kernel tap), the input offset being -1 where the tap falls in the padding.
+    @inline(__always)
+    private func forEachTap(_ s: ImageShape, _ samples: Range<Int>, _ oh: Int, _ ow: Int, _ g: Int,
+                            _ visit: (Int, Int) -> Void) {
+        let (cg, _, _) = groupSizes
+        var column = 0
+        for n in samples {
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    for ky in 0..<kernel.0 {
+                        let iy = oy * stride.0 - padding.0 + ky * dilation.0
+                        for kx in 0..<kernel.1 {
+                            let ix = ox * stride.1 - padding.1 + kx * dilation.1
+                            let inside = iy >= 0 && iy < s.h && ix >= 0 && ix < s.w
+                            visit(column, inside ? ((n * s.h + iy) * s.w + ix) * s.c + g * cg : -1)
+                            column += cg
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // col: (samples * OH * OW, kh * kw * Cg) for group g; zero where the window falls in the padding.
+    private func im2col(_ x: Tensor, _ s: ImageShape, _ samples: Range<Int>, _ oh: Int, _ ow: Int, _ g: Int,
+                        _ col: UnsafeMutablePointer<Float>) {
+        let cg = inChannels / groups
+        forEachTap(s, samples, oh, ow, g) { column, at in
+            if at >= 0 { (col + column).update(from: x.data + at, count: cg) } else { (col + column).update(repeating: 0, count: cg) }
+        }
+    }
+
+    // Adds each im2col entry back to the input position it was copied from.
+    private func col2im(_ col: UnsafeMutablePointer<Float>, _ s: ImageShape, _ samples: Range<Int>, _ oh: Int,
+                        _ ow: Int, _ g: Int, _ dx: Tensor) {
+        let cg = inChannels / groups
+        forEachTap(s, samples, oh, ow, g) { column, at in
+            if at >= 0 { addInto(dx.data + at, col + column, cg) }
+        }
+    }
+
+    /// Weights rearranged to (kh, kw, C) so the depthwise inner loop runs over contiguous channels.
+    private func depthwiseKernel() -> [Float] {
+        let c = inChannels, taps = kernel.0 * kernel.1
+        var k = [Float](repeating: 0, count: taps * c)
+        for ch in 0..<c { for t in 0..<taps { k[t * c + ch] = weight.value[ch * taps + t] } }
+        return k
+    }
+
+    // Depthwise: out[n, oy, ox, c] = bias[c] + sum_{ky,kx} x[n, iy, ix, c] * w[c, ky, kx]
+    private func depthwiseForward(_ x: Tensor, _ s: ImageShape, _ y: Tensor, _ oh: Int, _ ow: Int) {
+        let c = s.c
+        let k = depthwiseKernel()
+        let zeros = [Float](repeating: 0, count: c)
+        k.withUnsafeBufferPointer { k in
+            zeros.withUnsafeBufferPointer { zeros in
+                let b = bias?.value.data ?? UnsafeMutablePointer(mutating: zeros.baseAddress!)
+                parallelRange(s.n * oh, grain: 1) { rows in
+                    for r in rows {
+                        let n = r / oh, oy = r % oh
+                        for ox in 0..<ow {
+                            let out = y.data + ((n * oh + oy) * ow + ox) * c
+                            out.update(from: b, count: c)
+                            for ky in 0..<kernel.0 {
+                                let iy = oy * stride.0 - padding.0 + ky * dilation.0
+                                guard iy >= 0 && iy < s.h else { continue }
+                                for kx in 0..<kernel.1 {
+                                    let ix = ox * stride.1 - padding.1 + kx * dilation.1
+                                    guard ix >= 0 && ix < s.w else { continue }
+                                    multiplyAdd(out, x.data + ((n * s.h + iy) * s.w + ix) * c,
+                                                k.baseAddress! + (ky * kernel.1 + kx) * c, c)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func depthwiseBackward(_ x: Tensor, _ s: ImageShape, _ dy: Tensor, _ dx: Tensor, _ oh: Int, _ ow: Int) {
+        let c = s.c, taps = kernel.0 * kernel.1
+        let k = depthwiseKernel()
+        let workers = min(Threads.count, s.n)
+        let accSize = taps * c + c  // dW in (kh, kw, C) order, then dbias
+        k.withUnsafeBufferPointer { k in
+            parallelWorkers(workers) { wk in
+                let acc = gradWorkspace.buffer(wk, accSize)
+                acc.update(repeating: 0, count: accSize)
+                for n in chunk(s.n, workers, wk) {
+                    if needsInputGradient {
+                        (dx.data + n * s.h * s.w * c).update(repeating: 0, count: s.h * s.w * c)
+                    }
+                    for oy in 0..<oh {
+                        for ox in 0..<ow {
+                            let g = UnsafePointer(dy.data + ((n * oh + oy) * ow + ox) * c)
+                            addInto(acc + taps * c, g, c)
+                            for ky in 0..<kernel.0 {
+                                let iy = oy * stride.0 - padding.0 + ky * dilation.0
+                                guard iy >= 0 && iy < s.h else { continue }
+                                for kx in 0..<kernel.1 {
+                                    let ix = ox * stride.1 - padding.1 + kx * dilation.1
+                                    guard ix >= 0 && ix < s.w else { continue }
+                                    let at = ((n * s.h + iy) * s.w + ix) * c, t = ky * kernel.1 + kx
+                                    multiplyAdd(acc + t * c, g, x.data + at, c)
+                                    if needsInputGradient { multiplyAdd(dx.data + at, g, k.baseAddress! + t * c, c) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for wk in 0..<workers {
+            let acc = gradWorkspace.buffer(wk, accSize)
+            for ch in 0..<c { for t in 0..<taps { weight.grad[ch * taps + t] += acc[t * c + ch] } }
+            if let bias { addInto(bias.grad.data, acc + taps * c, c) }
+        }
+    }
+}
+
+// MARK: - Vector kernels shared by the layers
+
+/// out[i] += a[i] * b[i], eight lanes at a time.
+@inline(__always)
+func multiplyAdd(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) {
+    var i = 0
+    let o = UnsafeMutableRawPointer(out), pa = UnsafeRawPointer(a), pb = UnsafeRawPointer(b)
+    while i + 8 <= n {
+        let off = i * 4
+        let r = o.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
+            + pa.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
+            * pb.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
+        o.storeBytes(of: r, toByteOffset: off, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < n { out[i] += a[i] * b[i]; i += 1 }
+}
+
+/// out[i] += a[i], eight lanes at a time.
+@inline(__always)
+func addInto(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ n: Int) {
+    var i = 0
+    let o = UnsafeMutableRawPointer(out), pa = UnsafeRawPointer(a)
+    while i + 8 <= n {
+        let off = i * 4
+        let r = o.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
+            + pa.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
+        o.storeBytes(of: r, toByteOffset: off, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < n { out[i] += a[i]; i += 1 }
+}
+
+/// Adds `bias` (C) to each of `rows` rows of a (rows, C) matrix.
+func addBias(_ y: UnsafeMutablePointer<Float>, _ rows: Int, _ bias: UnsafePointer<Float>, channels c: Int) {
+    for r in 0..<rows { addInto(y + r * c, bias, c) }
+}
+
+/// sums[c] += sum over rows of m[r, c].
+func sumRows(_ m: UnsafePointer<Float>, _ rows: Int, _ c: Int, into sums: UnsafeMutablePointer<Float>) {
+    for r in 0..<rows { addInto(sums, m + r * c, c) }
+}

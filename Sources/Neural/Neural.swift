@@ -1,1 +1,0 @@
-// The Neural library; see docs/architecture.md.

@@ -1,0 +1,138 @@
+import Foundation
+
+/// Dropout (PyTorch's `nn.Dropout`): in training, zeroes each element with probability p and scales the
+/// rest by 1/(1-p); the identity in evaluation. The mask comes from the layer's own generator, forked
+/// from the model seed.
+public final class Dropout: Layer {
+    public let p: Float
+    private let rng: Random
+    private var mask: Tensor?
+
+    public init(_ p: Float, rng: Random) {
+        precondition(p >= 0 && p < 1, "dropout probability must be in [0, 1)")
+        self.p = p
+        self.rng = rng
+        super.init()
+    }
+
+    // out: same shape as x
+    public override func forward(_ x: Tensor) -> Tensor {
+        guard training && p > 0 else { mask = nil; return x.copy() }
+        let m = Tensor(uninitialized: x.shape), y = Tensor(uninitialized: x.shape)
+        let keep = 1 / (1 - p)
+        for i in 0..<x.count {
+            m[i] = rng.uniform() < p ? 0 : keep
+            y[i] = x[i] * m[i]
+        }
+        mask = m
+        return y
+    }
+
+    public override func backward(_ dy: Tensor) -> Tensor {
+        guard let m = mask else { return dy.copy() }
+        let dx = Tensor(uninitialized: dy.shape)
+        for i in 0..<dy.count { dx[i] = dy[i] * m[i] }
+        return dx
+    }
+}
+
+/// Stochastic depth (timm's `DropPath`): in training, drops a whole sample's residual branch with
+/// probability p and scales kept samples by 1/(1-p).
+public final class DropPath: Layer {
+    public let p: Float
+    private let rng: Random
+    private var keep: [Float] = []
+
+    public init(_ p: Float, rng: Random) {
+        precondition(p >= 0 && p < 1, "drop-path probability must be in [0, 1)")
+        self.p = p
+        self.rng = rng
+        super.init()
+    }
+
+    private func scaled(_ x: Tensor) -> Tensor {
+        let y = Tensor(uninitialized: x.shape)
+        let per = x.count / max(x.shape[0], 1)
+        for n in 0..<x.shape[0] {
+            for i in (n * per)..<((n + 1) * per) { y[i] = x[i] * keep[n] }
+        }
+        return y
+    }
+
+    // x: (N, ...) -> out: same shape
+    public override func forward(_ x: Tensor) -> Tensor {
+        guard training && p > 0 else { keep = []; return x.copy() }
+        keep = (0..<x.shape[0]).map { _ in rng.uniform() < p ? 0 : 1 / (1 - p) }
+        return scaled(x)
+    }
+
+    public override func backward(_ dy: Tensor) -> Tensor { keep.isEmpty ? dy.copy() : scaled(dy) }
+}
+
+/// Squeeze-and-excitation: per-image channel gates from the global average,
+/// gate = sigmoid(expand(act(reduce(mean_hw(x))))), out = x * gate.
+public final class SqueezeExcite: Layer {
+    public let reduce: Linear
+    public let expand: Linear
+    private let act: ActivationLayer
+    private var input: Tensor?
+    private var gate: Tensor?  // (N, C)
+
+    public init(channels: Int, reduced: Int, activation: Activation = .silu, rng: Random) {
+        reduce = Linear(channels, reduced, rng: rng)
+        expand = Linear(reduced, channels, rng: rng)
+        act = ActivationLayer(activation)
+        super.init()
+    }
+
+    public override var children: [(String, Layer)] { [("conv_reduce", reduce), ("conv_expand", expand)] }
+
+    // x: (N, H, W, C) -> out: (N, H, W, C)
+    public override func forward(_ x: Tensor) -> Tensor {
+        let s = ImageShape(x), hw = s.h * s.w
+        let squeezed = Tensor([s.n, s.c])
+        for n in 0..<s.n {
+            for p in 0..<hw { addInto(squeezed.data + n * s.c, x.data + (n * hw + p) * s.c, s.c) }
+            for ch in 0..<s.c { squeezed[n * s.c + ch] /= Float(hw) }
+        }
+        let g = expand.forward(act.forward(reduce.forward(squeezed)))
+        for i in 0..<g.count { g[i] = 1 / (1 + exp(-g[i])) }
+        let y = Tensor(uninitialized: x.shape)
+        parallelRange(s.n * hw, grain: 256) { r in
+            for pix in r {
+                let n = pix / hw
+                for ch in 0..<s.c { y.data[pix * s.c + ch] = x.data[pix * s.c + ch] * g.data[n * s.c + ch] }
+            }
+        }
+        input = x
+        gate = g
+        return y
+    }
+
+    public override func backward(_ dy: Tensor) -> Tensor {
+        guard let x = input, let g = gate else { preconditionFailure("SqueezeExcite.backward before forward") }
+        input = nil
+        let s = ImageShape(x), hw = s.h * s.w
+        // dgate[n, c] = sum_hw dy * x, then through the sigmoid
+        let dpre = Tensor([s.n, s.c])
+        for n in 0..<s.n {
+            for p in 0..<hw {
+                multiplyAdd(dpre.data + n * s.c, dy.data + (n * hw + p) * s.c, x.data + (n * hw + p) * s.c, s.c)
+            }
+        }
+        for i in 0..<dpre.count { dpre[i] *= g[i] * (1 - g[i]) }
+        let dsqueezed = reduce.backward(act.backward(expand.backward(dpre)))
+        // dx = dy * gate + dsqueezed / HW (broadcast over positions)
+        let dx = Tensor(uninitialized: x.shape)
+        parallelRange(s.n * hw, grain: 256) { r in
+            for pix in r {
+                let n = pix / hw
+                for ch in 0..<s.c {
+                    dx.data[pix * s.c + ch] = dy.data[pix * s.c + ch] * g.data[n * s.c + ch]
+                        + dsqueezed.data[n * s.c + ch] / Float(hw)
+                }
+            }
+        }
+        return dx
+    }
+}

@@ -1,0 +1,70 @@
+import CBLAS
+import Dispatch
+
+/// Threading policy. Our loops split across `Threads.count` workers; OpenBLAS is kept single-threaded and
+/// called from inside those workers (each on its own slice of the batch), so the machine never runs more
+/// busy threads than cores: no OpenBLAS pool spinning next to ours.
+public enum Threads {
+    nonisolated(unsafe) public private(set) static var count = 1
+
+    /// Sets how many cores our loops use (default 1). Call before training, not while a step runs.
+    public static func configure(_ threads: Int) {
+        count = max(1, threads)
+        openblas_set_num_threads(1)
+    }
+}
+
+/// Runs `body(worker)` for worker in 0..<workers concurrently and waits for all.
+func parallelWorkers(_ workers: Int, _ body: (Int) -> Void) {
+    if workers <= 1 { body(0); return }
+    DispatchQueue.concurrentPerform(iterations: workers, execute: body)
+}
+
+/// Splits 0..<n into at most `Threads.count` contiguous ranges of at least `grain` items and runs them in parallel.
+func parallelRange(_ n: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
+    let workers = min(Threads.count, max(1, n / max(grain, 1)))
+    if workers <= 1 { if n > 0 { body(0..<n) }; return }
+    parallelWorkers(workers) { w in
+        let r = chunk(n, workers, w)
+        if !r.isEmpty { body(r) }
+    }
+}
+
+/// The w-th of `parts` near-equal contiguous pieces of 0..<n.
+func chunk(_ n: Int, _ parts: Int, _ w: Int) -> Range<Int> {
+    (n * w / parts)..<(n * (w + 1) / parts)
+}
+
+/// C = alpha * op(A) * op(B) + beta * C, row-major, single-threaded OpenBLAS (callers parallelise).
+/// op(A) is (m x k), op(B) is (k x n), C is (m x n).
+@inline(__always)
+func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+          a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+          beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    guard m > 0, n > 0 else { return }
+    if k == 0 {
+        if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+        return
+    }
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// Per-worker scratch buffers reused across calls, so hot loops do not allocate.
+final class Workspace {
+    private var buffers: [UnsafeMutablePointer<Float>] = []
+    private var sizes: [Int] = []
+
+    /// A buffer of at least `count` floats private to `worker` (contents undefined).
+    func buffer(_ worker: Int, _ count: Int) -> UnsafeMutablePointer<Float> {
+        while buffers.count <= worker { buffers.append(.allocate(capacity: 1)); sizes.append(1) }
+        if sizes[worker] < count {
+            buffers[worker].deallocate()
+            buffers[worker] = .allocate(capacity: count)
+            sizes[worker] = count
+        }
+        return buffers[worker]
+    }
+
+    deinit { buffers.forEach { $0.deallocate() } }
+}
