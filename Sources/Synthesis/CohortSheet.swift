@@ -45,8 +45,9 @@ public enum CohortSheet {
             } else if let benign = t.lesions.first {
                 labels.append("benign: \(benign.kind)")
             } else {
-                labels.append(record.implant ? "implant" : "normal")
+                labels.append("normal")
             }
+            if record.implant { labels[labels.count - 1] += ", implant" }
             var line: LineSegment?
             if let top = t.pectoralTop, let wall = t.pectoralChestWall {
                 line = LineSegment(x0: top[0], y0: top[1], x1: wall[0], y1: wall[1])

@@ -29,7 +29,8 @@ struct Finding {
     /// Difficulty d in 0...1 (default 0.5) scales what makes a lesion visible: malignant masses have a radius
     /// of 4-9 mm times (1.3 - 0.5 d) and a contrast of (0.55 - 0.35 d) times the full fat-to-gland contrast,
     /// so at d = 0.5 a mass stands about as far above fat as dense gland does, and hides in dense breasts;
-    /// calcification clusters have fewer, fainter specks as d grows. Benign look-alikes (same size and contrast
+    /// calcification clusters have fainter specks as d grows (contrast 0.6 - 0.3 d: calcium attenuates far more than
+    /// tissue, but specks of 0.12-0.3 mm fill only part of a pixel at demo scale). Benign look-alikes (same size and contrast
     /// ranges, only the margin and shape differ) appear in 10% + 40% d of breasts of each kind.
     static func sample(cancer: Bool, difficulty d: Double, rng: inout SynthRandom) -> [Finding] {
         var findings: [Finding] = []
@@ -43,7 +44,7 @@ struct Finding {
             } else {
                 findings.append(Finding(kind: .calcificationCluster, depthFraction: f, offset: o,
                                         radiusMM: rng.uniform(3, 7),
-                                        contrast: Float((0.32 - 0.16 * d) * rng.uniform(0.8, 1.2)), detailSeed: rng.next()))
+                                        contrast: Float((0.6 - 0.3 * d) * rng.uniform(0.8, 1.2)), detailSeed: rng.next()))
             }
         }
         if rng.chance(0.1 + 0.4 * d) {
@@ -73,9 +74,9 @@ struct Finding {
             let lobes = (rng.uniform(0, 6.3), rng.uniform(0, 6.3))
             let spicules = (0..<Int(rng.uniform(10, 22))).map { _ -> (Double, Double, Double, Double) in
                 let angle = rng.uniform(0, 2 * Double.pi)
-                return (cos(angle), sin(angle), radius * rng.uniform(1.6, 3.2), max(0.7, rng.uniform(0.2, 0.45) * pixelsPerMM))
+                return (cos(angle), sin(angle), radius * rng.uniform(0.8, 2.0), max(0.7, rng.uniform(0.2, 0.45) * pixelsPerMM))
             }
-            let reach = radius * 4.3
+            let reach = radius * 3.3
             draw(signal, width: width, extent: extent, cx: cx, cy: cy, reach: reach) { dx, dy in
                 let r = (dx * dx + dy * dy).squareRoot()
                 let theta = atan2(dy, dx)
@@ -86,8 +87,10 @@ struct Finding {
                         let along = dx * c + dy * s
                         guard along > 0, along < edge + length else { continue }
                         let across = dx * s - dy * c
+                        // Fainter and thinner towards the tip.
                         let fade = 1 - max(0, along - edge) / length
-                        v = max(v, 0.75 * fade * exp(-(across * across) / (w * w)))
+                        let width = w * (0.4 + 0.6 * fade)
+                        v = max(v, 0.5 * fade * exp(-(across * across) / (width * width)))
                     }
                 }
                 return Float(v)

@@ -24,16 +24,18 @@ struct SynthCommand: ParsableCommand {
         let parameters = CohortParameters(patients: patients, seed: seed, scale: scale, prevalence: prevalence, difficulty: difficulty)
         let start = Date()
         var lastShown = Date.distantPast
+        // One line redrawn in place on a terminal; a line every 5 s into logs and pipes.
+        let terminal = isatty(STDERR_FILENO) != 0
         let summary = try SyntheticCohort.generate(parameters, into: out, threads: max(1, threads), testCSV: testCSV) { done, total in
             let now = Date()
-            guard done == total || now.timeIntervalSince(lastShown) > 0.25 else { return }
+            guard done == total || now.timeIntervalSince(lastShown) > (terminal ? 0.25 : 5) else { return }
             lastShown = now
             let elapsed = now.timeIntervalSince(start)
             let eta = Double(total - done) * elapsed / Double(done)
-            let line = String(format: "\rsynth %d/%d images  %.1f img/s  elapsed %.0fs  ETA %.0fs ", done, total, Double(done) / max(elapsed, 1e-9), elapsed, eta)
-            FileHandle.standardError.write(Data(line.utf8))
+            let line = String(format: "synth %d/%d images  %.1f img/s  elapsed %.0fs  ETA %.0fs ", done, total, Double(done) / max(elapsed, 1e-9), elapsed, eta)
+            FileHandle.standardError.write(Data((terminal ? "\r" + line : line + "\n").utf8))
         }
-        FileHandle.standardError.write(Data("\n".utf8))
+        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
         if let sheet {
             let records = CohortTable.sample(parameters)
             let image = CohortSheet.render(CohortSheet.pick(records), parameters: parameters,
