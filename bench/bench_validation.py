@@ -16,7 +16,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from common import BIN, ROOT, WORK, best_of, emit, run
 
-TRAIN = os.environ.get("RSNA_TRAIN_CSV", "/work/shared/rsna/train.csv")
+TRAIN = os.environ.get("RSNA_TRAIN_CSV", os.path.join(ROOT, "..", "shared", "rsna", "train.csv"))
 if not os.path.exists(TRAIN):  # a clone without ../shared: the committed copy
     import zstandard
     TRAIN = os.path.join(WORK, "train.csv")
