@@ -29,12 +29,9 @@ public enum Edges {
         }
         let columnNorm = norms(w), rowNorm = norms(h).map { $0 / Float(image.maxValue) }
         var out = [Float](unsafeUninitializedCapacity: w * h) { _, count in count = w * h }
-        // Samples as floats once, rather than converting each of them 2r + 1 times in the vertical pass.
-        let samples = [Float](unsafeUninitializedCapacity: w * h) { buffer, count in
-            image.pixels.withUnsafeBufferPointer { for i in 0..<w * h { buffer[i] = Float($0[i]) } }
-            count = w * h
-        }
-        samples.withUnsafeBufferPointer { source in
+        // The vertical pass converts samples to float as it reads them (vectorised), which costs less than a
+        // separate float copy of the image: no 4-byte-per-pixel buffer to allocate, fault in and reread.
+        image.pixels.withUnsafeBufferPointer { source in
             out.withUnsafeMutableBufferPointer { target in
                 nonisolated(unsafe) let src = source.baseAddress!, dst = target.baseAddress!
                 parallelRows(h, threads: threads) { rows in
@@ -46,14 +43,14 @@ public enum Edges {
                         for y in rows {
                             let centre = src + y * w
                             let g0 = kernel[r]
-                            for x in 0..<w { column[x] = g0 * centre[x] }
+                            for x in 0..<w { column[x] = g0 * Float(centre[x]) }
                             for k in 1...r {
                                 let g = kernel[r + k]
                                 let up = y - k >= 0 ? src + (y - k) * w : nil, down = y + k < h ? src + (y + k) * w : nil
                                 if let up, let down {
-                                    for x in 0..<w { column[x] += g * (up[x] + down[x]) }
+                                    for x in 0..<w { column[x] += g * (Float(up[x]) + Float(down[x])) }
                                 } else if let one = up ?? down {
-                                    for x in 0..<w { column[x] += g * one[x] }
+                                    for x in 0..<w { column[x] += g * Float(one[x]) }
                                 }
                             }
                             // Horizontal: eight outputs at a time in registers (the compiler does not
@@ -152,9 +149,12 @@ public enum Edges {
                             // Most of an image is flat: skip 32 pixels at a time when none reaches `low`.
                             // Magnitudes are non-negative, so their bit patterns order like the values and the
                             // count is branch-free integer arithmetic (m >= low exactly when lowBits - 1 - m borrows).
+                            // The block's own pointer keeps overflow-checked index arithmetic out of the loop,
+                            // so it vectorises.
                             if x + 32 <= w - 1 {
+                                let block = bits.baseAddress! + (y * w + x)
                                 var reaching: UInt32 = 0
-                                for k in 0..<32 { reaching &+= (lowBits &- 1 &- bits[y * w + x + k]) >> 31 }
+                                for k in 0..<32 { reaching &+= (lowBits &- 1 &- block[k]) >> 31 }
                                 if reaching == 0 {
                                     x += 32
                                     continue
