@@ -224,19 +224,39 @@ public final class Conv2d: Layer {
     }
 
     // col: (samples * OH * OW, kh * kw * Cg) for group g; zero where the window falls in the padding.
+    // With groups == 1 and no horizontal dilation, a window row lying inside the image is kw adjacent pixels
+    // of all channels, so it is one copy of kw * C floats instead of kw short ones.
     private func im2col(_ x: Tensor, _ s: ImageShape, _ samples: Range<Int>, _ oh: Int, _ ow: Int, _ g: Int,
                         _ col: UnsafeMutablePointer<Float>) {
-        let cg = inChannels / groups
-        forEachTap(s, samples, oh, ow, g) { column, at in
-            let dst = col + column
-            if at < 0 {
-                for i in 0..<cg { dst[i] = 0 }
-            } else if cg < 64 {
-                // A short copy inline: a memmove call per tap costs more than the copy for few channels.
-                let src = x.data + at
-                for i in 0..<cg { dst[i] = src[i] }
-            } else {
-                dst.update(from: x.data + at, count: cg)
+        let (cg, _, kg) = groupSizes
+        let kw = kernel.1, windowRow = kw * cg
+        let rowsAreContiguous = groups == 1 && dilation.1 == 1
+        var dst = col
+        for n in samples {
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    let ix0 = ox * stride.1 - padding.1
+                    let rowInside = rowsAreContiguous && ix0 >= 0 && ix0 + kw <= s.w
+                    for ky in 0..<kernel.0 {
+                        let out = dst + ky * windowRow
+                        let iy = oy * stride.0 - padding.0 + ky * dilation.0
+                        guard iy >= 0 && iy < s.h else { out.update(repeating: 0, count: windowRow); continue }
+                        let imageRow = x.data + (n * s.h + iy) * s.w * s.c + g * cg
+                        if rowInside {
+                            copyFloats(out, imageRow + ix0 * s.c, windowRow)
+                            continue
+                        }
+                        for kx in 0..<kw {
+                            let ix = ix0 + kx * dilation.1
+                            if ix >= 0 && ix < s.w {
+                                copyFloats(out + kx * cg, imageRow + ix * s.c, cg)
+                            } else {
+                                (out + kx * cg).update(repeating: 0, count: cg)
+                            }
+                        }
+                    }
+                    dst += kg
+                }
             }
         }
     }
@@ -346,6 +366,12 @@ func multiplyAdd(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, 
         i += 8
     }
     while i < n { out[i] += a[i] * b[i]; i += 1 }
+}
+
+/// dst[i] = src[i]; short copies inline, since a memmove call per im2col tap costs more than a few floats.
+@inline(__always)
+func copyFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+    if n < 64 { for i in 0..<n { dst[i] = src[i] } } else { dst.update(from: src, count: n) }
 }
 
 /// out[i] += a[i], eight lanes at a time.
