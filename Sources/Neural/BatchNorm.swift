@@ -42,10 +42,7 @@ public final class BatchNorm: Layer {
             let sums = channelSums(rows, c) { r, acc in addInto(acc, x.data + r * c, c) }
             for ch in 0..<c { mean[ch] = Float(sums[ch] / Double(rows)) }
             let squares = mean.withUnsafeBufferPointer { m in
-                channelSums(rows, c) { r, acc in
-                    let row = x.data + r * c
-                    for ch in 0..<c { let d = row[ch] - m[ch]; acc[ch] += d * d }
-                }
+                channelSums(rows, c) { r, acc in addSquaredDeviation(acc, x.data + r * c, m.baseAddress!, c) }
             }
             for ch in 0..<c {
                 let variance = squares[ch] / Double(rows)
@@ -67,15 +64,10 @@ public final class BatchNorm: Layer {
                 let g = gamma.value.data, b = beta.value.data
                 parallelRange(rows, grain: 256) { range in
                     for r in range {
-                        let xr = x.data + r * c, hr = xh.data + r * c, yr = y.data + r * c
-                        for ch in 0..<c {
-                            let h = (xr[ch] - m[ch]) * s[ch]
-                            hr[ch] = h
-                            yr[ch] = h * g[ch] + b[ch]
-                        }
-                        if act == .relu {
-                            for ch in 0..<c { yr[ch] = max(yr[ch], 0) }
-                        } else if act != .identity {
+                        let hr = xh.data + r * c, yr = y.data + r * c
+                        normalizeRow(x.data + r * c, m.baseAddress!, s.baseAddress!, g, b, hr, yr, c,
+                                     relu: act == .relu)
+                        if act != .relu && act != .identity {
                             for ch in 0..<c { yr[ch] = act.apply(yr[ch]) }
                         }
                     }
@@ -177,4 +169,52 @@ private func reluGate(_ dz: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Flo
         i += 8
     }
     while i < n { dz[i] = xhat[i] * gamma[i] + beta[i] > 0 ? dy[i] : 0; i += 1 }
+}
+
+/// acc[i] += (x[i] - mean[i])^2, eight lanes at a time (the variance pass of the forward statistics).
+@inline(__always)
+private func addSquaredDeviation(_ acc: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
+                                 _ mean: UnsafePointer<Float>, _ n: Int) {
+    var i = 0
+    let pa = UnsafeMutableRawPointer(acc), px = UnsafeRawPointer(x), pm = UnsafeRawPointer(mean)
+    while i + 8 <= n {
+        let off = i * 4
+        let d = px.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
+            - pm.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
+        pa.storeBytes(of: pa.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self) + d * d,
+                      toByteOffset: off, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < n { let d = x[i] - mean[i]; acc[i] += d * d; i += 1 }
+}
+
+/// One row of the forward: xhat = (x - mean) * invStd, y = xhat * gamma + beta (then max(y, 0) for a fused
+/// ReLU), eight lanes at a time.
+@inline(__always)
+private func normalizeRow(_ x: UnsafePointer<Float>, _ mean: UnsafePointer<Float>, _ invStd: UnsafePointer<Float>,
+                          _ gamma: UnsafePointer<Float>, _ beta: UnsafePointer<Float>,
+                          _ xhat: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
+                          relu: Bool) {
+    var i = 0
+    let px = UnsafeRawPointer(x), pm = UnsafeRawPointer(mean), ps = UnsafeRawPointer(invStd)
+    let pg = UnsafeRawPointer(gamma), pb = UnsafeRawPointer(beta)
+    let ph = UnsafeMutableRawPointer(xhat), py = UnsafeMutableRawPointer(y)
+    while i + 8 <= n {
+        let off = i * 4
+        let h = (px.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
+            - pm.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self))
+            * ps.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
+        var out = h * pg.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
+            + pb.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
+        if relu { out.replace(with: 0, where: out .< 0) }
+        ph.storeBytes(of: h, toByteOffset: off, as: SIMD8<Float>.self)
+        py.storeBytes(of: out, toByteOffset: off, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < n {
+        let h = (x[i] - mean[i]) * invStd[i], out = h * gamma[i] + beta[i]
+        xhat[i] = h
+        y[i] = relu ? max(out, 0) : out
+        i += 1
+    }
 }

@@ -13,6 +13,11 @@ public final class Conv2d: Layer {
     public let bias: Parameter?  // (Cout)
 
     private var input: Tensor?
+    /// im2col matrices of the last training forward, (groups, N * OH * OW, kh * kw * Cg), kept for backward
+    /// so it does not rebuild them; nil when they exceed `columnCacheLimit`.
+    private var columns: Tensor?
+    /// Largest im2col cache (floats) one convolution keeps between forward and backward: 64 Mi floats = 256 MB.
+    public static let columnCacheLimit = 1 << 26
     /// Multiply-accumulates per image of the last forward (for GFLOP/s reports).
     public private(set) var lastMacsPerImage = 0
     private let workspace = Workspace()
@@ -67,10 +72,17 @@ public final class Conv2d: Layer {
         let (oh, ow) = outputSize(s.h, s.w)
         let y = Tensor(uninitialized: [s.n, oh, ow, outChannels])
         input = x
+        columns = nil
         lastMacsPerImage = oh * ow * outChannels * kernel.0 * kernel.1 * inChannels / groups
         if isDepthwise {
             depthwiseForward(x, s, y, oh, ow)
         } else {
+            let (_, og, kg) = groupSizes
+            let totalRows = s.n * oh * ow
+            if training && !isPointwise && groups * totalRows * kg <= Self.columnCacheLimit {
+                columns = Tensor(uninitialized: [groups, totalRows, kg])
+            }
+            let cache = columns
             let workers = min(Threads.count, s.n)
             parallelWorkers(workers) { wk in
                 forEachSampleBlock(chunk(s.n, workers, wk), s, oh, ow) { samples in
@@ -80,9 +92,8 @@ public final class Conv2d: Layer {
                              lda: inChannels, b: weight.value.data, ldb: inChannels, beta: 0,
                              c: y.data + row0 * outChannels, ldc: outChannels)
                     } else {
-                        let (_, og, kg) = groupSizes
-                        let col = workspace.buffer(wk, rows * kg)
                         for g in 0..<groups {
+                            let col = cache.map { $0.data + (g * totalRows + row0) * kg } ?? workspace.buffer(wk, rows * kg)
                             im2col(x, s, samples, oh, ow, g, col)
                             gemm(transB: true, m: rows, n: og, k: kg, a: col, lda: kg,
                                  b: weight.value.data + g * og * kg, ldb: kg, beta: 0,
@@ -100,6 +111,8 @@ public final class Conv2d: Layer {
     public override func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("Conv2d.backward before forward") }
         input = nil
+        let cache = columns
+        columns = nil
         let s = ImageShape(x)
         let (oh, ow) = outputSize(s.h, s.w)
         let dx = needsInputGradient ? Tensor(uninitialized: x.shape) : Tensor([0])
@@ -136,18 +149,24 @@ public final class Conv2d: Layer {
                     return
                 }
                 let (_, og, kg) = groupSizes
-                let col = workspace.buffer(wk, rows * kg)
+                let scratch = workspace.buffer(wk, rows * kg)
                 if needsInputGradient {
                     (dx.data + samples.lowerBound * s.h * s.w * s.c).update(repeating: 0, count: samples.count * s.h * s.w * s.c)
                 }
                 for g in 0..<groups {
-                    im2col(x, s, samples, oh, ow, g, col)
+                    let col: UnsafeMutablePointer<Float>
+                    if let cache {
+                        col = cache.data + (g * s.n * oh * ow + row0) * kg
+                    } else {
+                        col = scratch
+                        im2col(x, s, samples, oh, ow, g, col)
+                    }
                     gemm(transA: true, m: og, n: kg, k: rows, a: dyBlock + g * og, lda: outChannels,
                          b: col, ldb: kg, beta: 1, c: dw + g * og * kg, ldc: kg)
                     if needsInputGradient {
                         gemm(m: rows, n: kg, k: og, a: dyBlock + g * og, lda: outChannels,
-                             b: weight.value.data + g * og * kg, ldb: kg, beta: 0, c: col, ldc: kg)
-                        col2im(col, s, samples, oh, ow, g, dx)
+                             b: weight.value.data + g * og * kg, ldb: kg, beta: 0, c: scratch, ldc: kg)
+                        col2im(scratch, s, samples, oh, ow, g, dx)
                     }
                 }
             }
@@ -205,19 +224,39 @@ public final class Conv2d: Layer {
     }
 
     // col: (samples * OH * OW, kh * kw * Cg) for group g; zero where the window falls in the padding.
+    // With groups == 1 and no horizontal dilation, a window row lying inside the image is kw adjacent pixels
+    // of all channels, so it is one copy of kw * C floats instead of kw short ones.
     private func im2col(_ x: Tensor, _ s: ImageShape, _ samples: Range<Int>, _ oh: Int, _ ow: Int, _ g: Int,
                         _ col: UnsafeMutablePointer<Float>) {
-        let cg = inChannels / groups
-        forEachTap(s, samples, oh, ow, g) { column, at in
-            let dst = col + column
-            if at < 0 {
-                for i in 0..<cg { dst[i] = 0 }
-            } else if cg < 64 {
-                // A short copy inline: a memmove call per tap costs more than the copy for few channels.
-                let src = x.data + at
-                for i in 0..<cg { dst[i] = src[i] }
-            } else {
-                dst.update(from: x.data + at, count: cg)
+        let (cg, _, kg) = groupSizes
+        let kw = kernel.1, windowRow = kw * cg
+        let rowsAreContiguous = groups == 1 && dilation.1 == 1
+        var dst = col
+        for n in samples {
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    let ix0 = ox * stride.1 - padding.1
+                    let rowInside = rowsAreContiguous && ix0 >= 0 && ix0 + kw <= s.w
+                    for ky in 0..<kernel.0 {
+                        let out = dst + ky * windowRow
+                        let iy = oy * stride.0 - padding.0 + ky * dilation.0
+                        guard iy >= 0 && iy < s.h else { out.update(repeating: 0, count: windowRow); continue }
+                        let imageRow = x.data + (n * s.h + iy) * s.w * s.c + g * cg
+                        if rowInside {
+                            copyFloats(out, imageRow + ix0 * s.c, windowRow)
+                            continue
+                        }
+                        for kx in 0..<kw {
+                            let ix = ix0 + kx * dilation.1
+                            if ix >= 0 && ix < s.w {
+                                copyFloats(out + kx * cg, imageRow + ix * s.c, cg)
+                            } else {
+                                (out + kx * cg).update(repeating: 0, count: cg)
+                            }
+                        }
+                    }
+                    dst += kg
+                }
             }
         }
     }
@@ -327,6 +366,12 @@ func multiplyAdd(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, 
         i += 8
     }
     while i < n { out[i] += a[i] * b[i]; i += 1 }
+}
+
+/// dst[i] = src[i]; short copies inline, since a memmove call per im2col tap costs more than a few floats.
+@inline(__always)
+func copyFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+    if n < 64 { for i in 0..<n { dst[i] = src[i] } } else { dst.update(from: src, count: n) }
 }
 
 /// out[i] += a[i], eight lanes at a time.
