@@ -15,6 +15,7 @@ import DICOM
 import Foundation
 import Shards
 import Stages
+import Validation
 
 /// One image to decode: its table row and its file, or one of them missing.
 struct Job {
@@ -36,25 +37,17 @@ func typedCell(_ text: String) -> JSONValue {
 
 /// The rows of an RSNA table, keyed "<patient_id>/<image_id>", each as an object of typed cells.
 func readTable(_ path: String, name: String, stage: String) throws -> [String: JSONValue] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw StageError(stage: stage, reason: "cannot read \(name) at \(path)")
+    let table: CSVTable
+    do { table = try CSVTable(contentsOf: path) } catch {
+        throw StageError(stage: stage, reason: "\(name): \(error)")
     }
-    var lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
-    guard !lines.isEmpty else { throw StageError(stage: stage, reason: "\(name) is empty") }
-    let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false)
-        .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \"\r")) }
-    guard let p = header.firstIndex(of: "patient_id"), let i = header.firstIndex(of: "image_id") else {
+    guard let p = table.header.firstIndex(of: "patient_id"), let i = table.header.firstIndex(of: "image_id") else {
         throw StageError(stage: stage, reason: "\(name) has no patient_id and image_id columns")
     }
     var rows: [String: JSONValue] = [:]
-    for line in lines {
-        let cells = line.split(separator: ",", omittingEmptySubsequences: false)
-            .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"\r")) }
-        guard cells.count == header.count else {
-            throw StageError(stage: stage, reason: "\(name): a row has \(cells.count) cells, the header \(header.count): \(line)")
-        }
+    for cells in table.rows {
         var object: [String: JSONValue] = [:]
-        for (column, cell) in zip(header, cells) { object[column] = typedCell(cell) }
+        for (column, cell) in zip(table.header, cells) { object[column] = typedCell(cell) }
         rows["\(cells[p].trimmingCharacters(in: .whitespaces))/\(cells[i].trimmingCharacters(in: .whitespaces))"] = .object(object)
     }
     return rows

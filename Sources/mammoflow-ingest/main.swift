@@ -10,6 +10,7 @@ import Glibc
 import Foundation
 import Shards
 import Stages
+import Validation
 
 /// Regular files under `root`, as paths relative to it, sorted; hidden files and folders are skipped.
 func listFiles(_ root: String) -> [String] {
@@ -37,16 +38,14 @@ func listFiles(_ root: String) -> [String] {
 
 /// The (patient_id, image_id) pairs a RSNA table lists.
 func tableImages(_ path: String, stage: String) throws -> [(patient: String, image: String)] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw StageError(stage: stage, reason: "cannot read \(path)")
+    let table: CSVTable
+    do { table = try CSVTable(contentsOf: path) } catch {
+        throw StageError(stage: stage, reason: "\(error)")
     }
-    var lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map { $0.split(separator: ",", omittingEmptySubsequences: false) }
-    guard !lines.isEmpty else { throw StageError(stage: stage, reason: "\(path) is empty") }
-    let header = lines.removeFirst().map { $0.trimmingCharacters(in: .whitespaces) }
-    guard let p = header.firstIndex(of: "patient_id"), let i = header.firstIndex(of: "image_id") else {
-        throw StageError(stage: stage, reason: "\(path) has no patient_id and image_id columns (header: \(header.joined(separator: ",")))")
+    guard let p = table.header.firstIndex(of: "patient_id"), let i = table.header.firstIndex(of: "image_id") else {
+        throw StageError(stage: stage, reason: "\(path) has no patient_id and image_id columns (header: \(table.header.joined(separator: ",")))")
     }
-    return lines.filter { $0.count > max(p, i) }.map { (String($0[p]), String($0[i])) }
+    return table.rows.map { ($0[p].trimmingCharacters(in: .whitespaces), $0[i].trimmingCharacters(in: .whitespaces)) }
 }
 
 runStage("ingest") { context in
