@@ -3,6 +3,10 @@ import Foundation
 /// Canny edge detection as scikit-image does it (the study's pectoral step): Gaussian smoothing with
 /// renormalised weights at the borders, Sobel gradients, bilinear non-maximum suppression, hysteresis on
 /// 8-connected regions; thresholds are in units of the image's full scale (1.0 = 2^bits - 1).
+///
+/// The image is streamed row by row (Gaussian along x, then along y, then Sobel, then suppression), so
+/// only a few rows of each intermediate plane exist at once and stay in cache; the one full-size plane
+/// is a byte per pixel of edge classes, reused across calls through an `EdgeWorkspace`.
 public enum Edges {
     /// A 1-D Gaussian of `sigma`, truncated at 4 sigma (radius `Int(4 sigma + 0.5)`), summing to 1.
     static func gaussianKernel(sigma: Double) -> [Float] {
@@ -15,11 +19,274 @@ public enum Edges {
     /// The image scaled to 0...1 and smoothed with a separable Gaussian. At the borders the weights that
     /// fall outside are dropped and the rest renormalised (scikit-image's mask compensation).
     /// out: (height, width) row-major
-    public static func gaussianSmooth(_ image: GrayImage, sigma: Double, threads: Int = 1) -> [Float] {
+    public static func gaussianSmooth(_ image: GrayImage, sigma: Double) -> [Float] {
         let w = image.width, h = image.height
-        let kernel = gaussianKernel(sigma: sigma)
+        guard w > 0, h > 0 else { return [] }
+        let plan = GaussianPlan(sigma: sigma, width: w, height: h, maxValue: image.maxValue)
+        let scratch = CannyBandScratch()
+        var out = [Float](repeating: 0, count: w * h)
+        image.pixels.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { target in
+                var rows = SmoothedRows(plan: plan, source: source.baseAddress!, scratch: scratch, firstRow: 0)
+                for y in 0..<h { rows.row(y, into: target.baseAddress! + y * w) }
+            }
+        }
+        return out
+    }
+
+    /// Canny edges of `image`: 1 where an edge is, else 0; the outermost pixel ring is never an edge.
+    /// out: (height, width) row-major
+    public static func canny(_ image: GrayImage, sigma: Double, low: Float = 0.1, high: Float = 0.2, threads: Int = 1) -> [UInt8] {
+        EdgeWorkspace.borrow { workspace in
+            detect(image, sigma: sigma, low: low, high: high, threads: threads, workspace: workspace)
+            let marks = workspace.marks.reserve(image.width * image.height)
+            return (0..<image.width * image.height).map { (marks[$0] >> 2) & 1 }
+        }
+    }
+
+    /// Canny into `workspace`: `marks` (bit 2 = edge) for every pixel and `edges`, the edge pixels' indices.
+    static func detect(_ image: GrayImage, sigma: Double, low: Float, high: Float, threads: Int, workspace: EdgeWorkspace) {
+        let w = image.width, h = image.height
+        nonisolated(unsafe) let marks = workspace.marks.reserve(w * h)
+        marks.initialize(repeating: 0, count: w * h)
+        workspace.edges.removeAll(keepingCapacity: true)
+        guard w >= 3, h >= 3 else { return }
+        let plan = GaussianPlan(sigma: sigma, width: w, height: h, maxValue: image.maxValue)
+        // Suppression rows 1..<h-1 in bands, one per worker; each band keeps its own rings of rows.
+        let bandCount = max(1, min(threads, (h - 2) / 32, ProcessInfo.processInfo.activeProcessorCount))
+        let bands = workspace.bandScratch(bandCount)
+        let thresholds = Thresholds(low: low, high: high)
+        image.pixels.withUnsafeBufferPointer { source in
+            nonisolated(unsafe) let src = source.baseAddress!
+            let work: (Int) -> Void = { band in
+                let first = 1 + (h - 2) * band / bandCount, end = 1 + (h - 2) * (band + 1) / bandCount
+                suppressBand(rows: first..<end, plan: plan, source: src, thresholds: thresholds, scratch: bands[band], marks: marks)
+            }
+            if bandCount == 1 {
+                work(0)
+            } else {
+                nonisolated(unsafe) let work = work
+                DispatchQueue.concurrentPerform(iterations: bandCount) { work($0) }
+            }
+        }
+        // Hysteresis: weak pixels 8-connected to a strong one become edges. The border ring holds no
+        // candidates, so every neighbour of a candidate lies inside the image.
+        var stack = workspace.stack, edges = workspace.edges
+        stack.removeAll(keepingCapacity: true)
+        for band in bands {
+            for i in band.strong { marks[i] |= 4 }
+            stack.append(contentsOf: band.strong)
+            edges.append(contentsOf: band.strong)
+        }
+        let neighbours = [-w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1]
+        while let i = stack.popLast() {
+            for d in neighbours {
+                let j = i + d
+                if marks[j] == 1 {
+                    marks[j] = 5
+                    stack.append(j)
+                    edges.append(j)
+                }
+            }
+        }
+        workspace.stack = stack
+        workspace.edges = edges
+    }
+
+    /// Hysteresis thresholds on the gradient magnitude, and the squared magnitude below which a pixel
+    /// cannot reach `low` (a conservative bound, so the exact test on the magnitude still decides).
+    struct Thresholds {
+        var low: Float, high: Float, lowSquaredBound: Float
+        init(low: Float, high: Float) {
+            self.low = low
+            self.high = high
+            lowSquaredBound = low > 0 ? low * low * 0.9999 : -1
+        }
+    }
+
+    /// Sobel derivatives at column x of the middle row, kernel [1 2 1] x [-1 0 1], columns clamped at
+    /// the borders: gx along rows (x), gy down columns (y).
+    @inline(__always)
+    static func gradient(_ above: UnsafePointer<Float>, _ row: UnsafePointer<Float>, _ below: UnsafePointer<Float>, _ x: Int, width w: Int) -> (gx: Float, gy: Float) {
+        let l = max(x - 1, 0), r = min(x + 1, w - 1)
+        let gx = (above[r] - above[l]) + 2 * (row[r] - row[l]) + (below[r] - below[l])
+        let gy = (below[l] - above[l]) + 2 * (below[x] - above[x]) + (below[r] - above[r])
+        return (gx, gy)
+    }
+
+    /// Squared Sobel magnitude of one smoothed row (rows above and below clamped by the caller). out: (width)
+    static func squaredMagnitudeRow(_ above: UnsafePointer<Float>, _ row: UnsafePointer<Float>, _ below: UnsafePointer<Float>, width w: Int, into out: UnsafeMutablePointer<Float>) {
+        // Interior columns sixteen at a time, the same arithmetic as `gradient` in the same order.
+        var x = 1
+        while x + 17 <= w {
+            let a0 = load16(above + x - 1), a1 = load16(above + x), a2 = load16(above + x + 1)
+            let c0 = load16(row + x - 1), c2 = load16(row + x + 1)
+            let b0 = load16(below + x - 1), b1 = load16(below + x), b2 = load16(below + x + 1)
+            let gx = (a2 - a0) + 2 * (c2 - c0) + (b2 - b0)
+            let gy = (b0 - a0) + 2 * (b1 - a1) + (b2 - a2)
+            store16(gx * gx + gy * gy, out + x)
+            x += 16
+        }
+        func scalar(_ x: Int) {
+            let (gx, gy) = gradient(above, row, below, x, width: w)
+            out[x] = gx * gx + gy * gy
+        }
+        while x < w - 1 {
+            scalar(x)
+            x += 1
+        }
+        scalar(0)
+        scalar(w - 1)
+    }
+
+    /// Non-maximum suppression of rows `rows` (inside 1..<height-1) into `marks`: smoothing, gradients and
+    /// suppression streamed row by row. A pixel is kept when its magnitude reaches `low` and at least that
+    /// of both neighbours along the gradient, each interpolated between the axis neighbour and the diagonal
+    /// one; it is marked 2 (strong) at `high` or more, else 1 (weak). Strong pixels go to `scratch.strong`.
+    static func suppressBand(rows: Range<Int>, plan: GaussianPlan, source: UnsafePointer<UInt16>, thresholds: Thresholds,
+                             scratch: CannyBandScratch, marks: UnsafeMutablePointer<UInt8>) {
+        let w = plan.width, h = plan.height
+        scratch.strong.removeAll(keepingCapacity: true)
+        guard !rows.isEmpty else { return }
+        let smoothed = scratch.smoothed.reserve(4 * w), magnitude = scratch.magnitude.reserve(3 * w)
+        func smoothedRow(_ y: Int) -> UnsafeMutablePointer<Float> { smoothed + (min(max(y, 0), h - 1) % 4) * w }
+        func magnitudeRow(_ y: Int) -> UnsafeMutablePointer<Float> { magnitude + (y % 3) * w }
+        var stream = SmoothedRows(plan: plan, source: source, scratch: scratch, firstRow: max(rows.lowerBound - 2, 0))
+        var nextSmoothed = max(rows.lowerBound - 2, 0)
+        let low = thresholds.low, high = thresholds.high, bound = thresholds.lowSquaredBound
+        var strong = scratch.strong
+        // Magnitude row m is computed from smoothed rows m-1...m+1; then suppression of row m-1 has all it needs.
+        for m in rows.lowerBound - 1...rows.upperBound {
+            while nextSmoothed <= min(m + 1, h - 1) {
+                stream.row(nextSmoothed, into: smoothedRow(nextSmoothed))
+                nextSmoothed += 1
+            }
+            squaredMagnitudeRow(smoothedRow(m - 1), smoothedRow(m), smoothedRow(m + 1), width: w, into: magnitudeRow(m))
+            let y = m - 1
+            guard y >= rows.lowerBound else { continue }
+            let up = magnitudeRow(y - 1), mid = magnitudeRow(y), down = magnitudeRow(y + 1)
+            let above = smoothedRow(y - 1), row = smoothedRow(y), below = smoothedRow(y + 1)
+            let out = marks + y * w
+            var x = 1
+            while x < w - 1 {
+                // Most of an image is flat: skip sixteen pixels at a time when none can reach `low`.
+                if x + 16 <= w - 1, bound > 0, !anyReaches(mid + x, bound) {
+                    x += 16
+                    continue
+                }
+                defer { x += 1 }
+                guard mid[x] >= bound else { continue }
+                let m = mid[x].squareRoot()
+                guard m >= low else { continue }
+                let (ix, iy) = gradient(above, row, below, x, width: w)
+                let ax = abs(ix), ay = abs(iy)
+                let sx = ix >= 0 ? 1 : -1
+                let ahead = iy >= 0 ? down : up, behind = iy >= 0 ? up : down
+                let forward: Float, backward: Float
+                if ay >= ax {
+                    let t = ay == 0 ? 0 : ax / ay
+                    forward = t * ahead[x + sx].squareRoot() + (1 - t) * ahead[x].squareRoot()
+                    backward = t * behind[x - sx].squareRoot() + (1 - t) * behind[x].squareRoot()
+                } else {
+                    let t = ay / ax
+                    forward = t * ahead[x + sx].squareRoot() + (1 - t) * mid[x + sx].squareRoot()
+                    backward = t * behind[x - sx].squareRoot() + (1 - t) * mid[x - sx].squareRoot()
+                }
+                guard m >= forward && m >= backward else { continue }
+                if m >= high {
+                    out[x] = 2
+                    strong.append(y * w + x)
+                } else {
+                    out[x] = 1
+                }
+            }
+        }
+        scratch.strong = strong
+    }
+
+    /// The pixels where the Sobel gradient of a binary edge map is non-zero (borders mirrored): a band
+    /// hugging each edge on both sides. The study ran `sobel` on Canny's output before the Hough transform;
+    /// these are the pixels that vote. out: (x, y) pairs
+    public static func sobelSupport(ofEdges edges: [UInt8], width w: Int, height h: Int) -> [(x: Int32, y: Int32)] {
+        EdgeWorkspace.borrow { workspace in
+            let marks = workspace.marks.reserve(w * h)
+            workspace.edges.removeAll(keepingCapacity: true)
+            for i in 0..<w * h {
+                marks[i] = edges[i] != 0 ? 4 : 0
+                if edges[i] != 0 { workspace.edges.append(i) }
+            }
+            collectSupport(width: w, height: h, workspace: workspace)
+            return workspace.voters
+        }
+    }
+
+    /// Fills `workspace.voters` with the Sobel support of the edges in `workspace.marks` (bit 2), visiting
+    /// only the neighbourhoods of `workspace.edges`; marks bit 3 records the pixels already visited.
+    static func collectSupport(width w: Int, height h: Int, workspace: EdgeWorkspace) {
+        let e = workspace.marks.reserve(w * h)
+        var points = workspace.voters
+        points.removeAll(keepingCapacity: true)
+        @inline(__always) func edge(_ i: Int) -> Int { Int((e[i] >> 2) & 1) }
+        func at(_ x: Int, _ y: Int) -> Int { edge(min(max(y, 0), h - 1) * w + min(max(x, 0), w - 1)) }
+        for i in workspace.edges {
+            let x = i % w, y = i / w
+            for ny in max(y - 1, 0)...min(y + 1, h - 1) {
+                for nx in max(x - 1, 0)...min(x + 1, w - 1) where e[ny * w + nx] & 8 == 0 {
+                    e[ny * w + nx] |= 8
+                    let gx: Int, gy: Int
+                    if nx > 0 && ny > 0 && nx < w - 1 && ny < h - 1 {
+                        let c = ny * w + nx
+                        let a = edge(c - w - 1), b = edge(c - w), d = edge(c - w + 1)
+                        let l = edge(c - 1), r = edge(c + 1)
+                        let f = edge(c + w - 1), g = edge(c + w), k = edge(c + w + 1)
+                        gx = (d - a) + 2 * (r - l) + (k - f)
+                        gy = (f - a) + 2 * (g - b) + (k - d)
+                    } else {
+                        gx = (at(nx + 1, ny - 1) - at(nx - 1, ny - 1)) + 2 * (at(nx + 1, ny) - at(nx - 1, ny))
+                            + (at(nx + 1, ny + 1) - at(nx - 1, ny + 1))
+                        gy = (at(nx - 1, ny + 1) - at(nx - 1, ny - 1)) + 2 * (at(nx, ny + 1) - at(nx, ny - 1))
+                            + (at(nx + 1, ny + 1) - at(nx + 1, ny - 1))
+                    }
+                    if gx != 0 || gy != 0 { points.append((Int32(nx), Int32(ny))) }
+                }
+            }
+        }
+        workspace.voters = points
+    }
+}
+
+/// Whether any of the 16 non-negative floats at `p` reaches `bound` (> 0). Their bit patterns order like
+/// the values, so this is branch-free integer arithmetic that vectorises (value >= bound exactly when
+/// bound - 1 - value borrows); a float compare on SIMD16 is not vectorised by the compiler.
+@inline(__always) func anyReaches(_ p: UnsafePointer<Float>, _ bound: Float) -> Bool {
+    let limit = bound.bitPattern
+    return UnsafeRawPointer(p).withMemoryRebound(to: UInt32.self, capacity: 16) { bits in
+        var reaching: UInt32 = 0
+        for k in 0..<16 { reaching |= (limit &- 1 &- bits[k]) >> 31 }
+        return reaching != 0
+    }
+}
+
+@inline(__always) func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+}
+
+@inline(__always) func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+}
+
+/// A separable Gaussian with scikit-image's border renormalisation for one image size: the weights of
+/// taps that fall outside are dropped and the rest rescaled, per column and per row (the 2-D weight
+/// sum is their product). Rows are also scaled by 1 / maxValue, so the output lies in 0...1.
+struct GaussianPlan: @unchecked Sendable {
+    let width: Int, height: Int, radius: Int
+    /// kernel[r + k] for k = 0...r (the kernel is symmetric).
+    let taps: [Float]
+    let columnNorm: [Float], rowNorm: [Float]
+
+    init(sigma: Double, width: Int, height: Int, maxValue: UInt16) {
+        let kernel = Edges.gaussianKernel(sigma: sigma)
         let r = kernel.count / 2
-        // Per-position normalisation: 1 / (sum of the kernel weights that land inside 0..<n).
         func norms(_ n: Int) -> [Float] {
             (0..<n).map { i in
                 var s: Float = 0
@@ -27,224 +294,102 @@ public enum Edges {
                 return 1 / s
             }
         }
-        let columnNorm = norms(w), rowNorm = norms(h).map { $0 / Float(image.maxValue) }
-        var out = [Float](unsafeUninitializedCapacity: w * h) { _, count in count = w * h }
-        // The vertical pass converts samples to float as it reads them (vectorised), which costs less than a
-        // separate float copy of the image: no 4-byte-per-pixel buffer to allocate, fault in and reread.
-        image.pixels.withUnsafeBufferPointer { source in
-            out.withUnsafeMutableBufferPointer { target in
-                nonisolated(unsafe) let src = source.baseAddress!, dst = target.baseAddress!
-                parallelRows(h, threads: threads) { rows in
-                    // One row of vertical sums with r zeros on each side: the horizontal taps become plain
-                    // multiply-adds over shifted rows. The kernel is symmetric, so taps are paired.
-                    var padded = [Float](repeating: 0, count: w + 2 * r)
-                    padded.withUnsafeMutableBufferPointer { p in
-                        let column = p.baseAddress! + r
-                        for y in rows {
-                            let centre = src + y * w
-                            let g0 = kernel[r]
-                            for x in 0..<w { column[x] = g0 * Float(centre[x]) }
-                            for k in 1...r {
-                                let g = kernel[r + k]
-                                let up = y - k >= 0 ? src + (y - k) * w : nil, down = y + k < h ? src + (y + k) * w : nil
-                                if let up, let down {
-                                    for x in 0..<w { column[x] += g * (Float(up[x]) + Float(down[x])) }
-                                } else if let one = up ?? down {
-                                    for x in 0..<w { column[x] += g * Float(one[x]) }
-                                }
-                            }
-                            // Horizontal: eight outputs at a time in registers (the compiler does not
-                            // vectorise this loop itself: it cannot rule out `line` aliasing `column`).
-                            let line = dst + y * w
-                            let n = rowNorm[y]
-                            var x = 0
-                            columnNorm.withUnsafeBufferPointer { norm in
-                                let rawColumn = UnsafeRawPointer(column), rawNorm = UnsafeRawPointer(norm.baseAddress!)
-                                while x + 8 <= w {
-                                    var sum = g0 * rawColumn.loadUnaligned(fromByteOffset: 4 * x, as: SIMD8<Float>.self)
-                                    for k in 1...r {
-                                        let pair = rawColumn.loadUnaligned(fromByteOffset: 4 * (x - k), as: SIMD8<Float>.self)
-                                            + rawColumn.loadUnaligned(fromByteOffset: 4 * (x + k), as: SIMD8<Float>.self)
-                                        sum += kernel[r + k] * pair
-                                    }
-                                    sum *= n * rawNorm.loadUnaligned(fromByteOffset: 4 * x, as: SIMD8<Float>.self)
-                                    UnsafeMutableRawPointer(line + x).storeBytes(of: sum, as: SIMD8<Float>.self)
-                                    x += 8
-                                }
-                            }
-                            while x < w {
-                                var sum = g0 * column[x]
-                                for k in 1...r { sum += kernel[r + k] * (column[x - k] + column[x + k]) }
-                                line[x] = sum * n * columnNorm[x]
-                                x += 1
-                            }
-                        }
+        self.width = width
+        self.height = height
+        radius = r
+        taps = Array(kernel[r...])
+        columnNorm = norms(width)
+        rowNorm = norms(height).map { $0 / Float(maxValue) }
+    }
+}
+
+/// The smoothed image's rows, produced in increasing order. Each source row is converted to float and
+/// smoothed along x once, into a ring of the last 2r+1 such rows; an output row is one pass down the ring.
+struct SmoothedRows {
+    let plan: GaussianPlan
+    let source: UnsafePointer<UInt16>
+    let ring: UnsafeMutablePointer<Float>, padded: UnsafeMutablePointer<Float>
+    let window: UnsafeMutablePointer<UnsafePointer<Float>>
+    /// The next source row to smooth along x.
+    var nextSource: Int
+
+    /// Ready to produce rows from `firstRow` on.
+    init(plan: GaussianPlan, source: UnsafePointer<UInt16>, scratch: CannyBandScratch, firstRow: Int) {
+        let w = plan.width, r = plan.radius
+        self.plan = plan
+        self.source = source
+        ring = scratch.horizontal.reserve((2 * r + 1) * w)
+        padded = scratch.padded.reserve(w + 2 * r)
+        padded.initialize(repeating: 0, count: r)
+        (padded + r + w).initialize(repeating: 0, count: r)
+        window = scratch.window.reserve(2 * r + 1)
+        nextSource = max(firstRow - r, 0)
+    }
+
+    /// Smoothed row `y` (rows must be asked for in increasing order). out: (width)
+    mutating func row(_ y: Int, into out: UnsafeMutablePointer<Float>) {
+        let w = plan.width, h = plan.height, r = plan.radius
+        while nextSource <= min(y + r, h - 1) {
+            smoothAlongX(nextSource)
+            nextSource += 1
+        }
+        let scale = plan.rowNorm[y]
+        plan.taps.withUnsafeBufferPointer { g in
+            if y >= r && y + r < h {
+                for k in -r...r { window[r + k] = UnsafePointer(ring + ((y + k) % (2 * r + 1)) * w) }
+                var x = 0
+                while x + 16 <= w {
+                    var sum = g[0] * load16(window[r] + x)
+                    for k in 1...r { sum += g[k] * (load16(window[r - k] + x) + load16(window[r + k] + x)) }
+                    store16(sum * scale, out + x)
+                    x += 16
+                }
+                while x < w {
+                    var sum = g[0] * window[r][x]
+                    for k in 1...r { sum += g[k] * (window[r - k][x] + window[r + k][x]) }
+                    out[x] = sum * scale
+                    x += 1
+                }
+            } else {
+                // Near the top and bottom, taps outside the image are dropped (their weight is in rowNorm).
+                let centre = ring + (y % (2 * r + 1)) * w
+                for x in 0..<w { out[x] = g[0] * centre[x] }
+                for k in 1...r {
+                    let up = y - k >= 0 ? ring + ((y - k) % (2 * r + 1)) * w : nil
+                    let down = y + k < h ? ring + ((y + k) % (2 * r + 1)) * w : nil
+                    if let up, let down {
+                        for x in 0..<w { out[x] += g[k] * (up[x] + down[x]) }
+                    } else if let one = up ?? down {
+                        for x in 0..<w { out[x] += g[k] * one[x] }
                     }
+                }
+                for x in 0..<w { out[x] *= scale }
+            }
+        }
+    }
+
+    /// Source row `y` as floats, smoothed along x (zeros outside, renormalised by columnNorm), into the ring.
+    private func smoothAlongX(_ y: Int) {
+        let w = plan.width, r = plan.radius
+        let line = padded + r, from = source + y * w
+        for x in 0..<w { line[x] = Float(from[x]) }
+        let out = ring + (y % (2 * r + 1)) * w
+        plan.taps.withUnsafeBufferPointer { g in
+            plan.columnNorm.withUnsafeBufferPointer { norm in
+                var x = 0
+                while x + 16 <= w {
+                    var sum = g[0] * load16(line + x)
+                    for k in 1...r { sum += g[k] * (load16(line + x - k) + load16(line + x + k)) }
+                    store16(sum * load16(norm.baseAddress! + x), out + x)
+                    x += 16
+                }
+                while x < w {
+                    var sum = g[0] * line[x]
+                    for k in 1...r { sum += g[k] * (line[x - k] + line[x + k]) }
+                    out[x] = sum * norm[x]
+                    x += 1
                 }
             }
         }
-        return out
-    }
-
-    /// Sobel derivatives at (x, y) of a float image, kernel [1 2 1] x [-1 0 1], borders mirrored:
-    /// gx along rows (x), gy down columns (y).
-    @inline(__always)
-    static func sobel(_ p: UnsafePointer<Float>, _ x: Int, _ y: Int, width w: Int, height h: Int) -> (gx: Float, gy: Float) {
-        let above = p + max(y - 1, 0) * w, row = p + y * w, below = p + min(y + 1, h - 1) * w
-        let l = max(x - 1, 0), r = min(x + 1, w - 1)
-        let gx = (above[r] - above[l]) + 2 * (row[r] - row[l]) + (below[r] - below[l])
-        let gy = (below[l] - above[l]) + 2 * (below[x] - above[x]) + (below[r] - above[r])
-        return (gx, gy)
-    }
-
-    /// Gradient magnitude of a float image with the Sobel kernel, borders mirrored. out: (height, width)
-    static func sobelMagnitude(_ image: UnsafePointer<Float>, width w: Int, height h: Int, threads: Int = 1) -> [Float] {
-        var magnitude = [Float](unsafeUninitializedCapacity: w * h) { _, count in count = w * h }
-        magnitude.withUnsafeMutableBufferPointer { target in
-            nonisolated(unsafe) let src = image, dst = target.baseAddress!
-            parallelRows(h, threads: threads) { rows in
-                for y in rows {
-                    let above = src + max(y - 1, 0) * w, row = src + y * w, below = src + min(y + 1, h - 1) * w
-                    let out = dst + y * w
-                    // Interior columns vectorise; the two edge columns mirror.
-                    for x in 1..<max(1, w - 1) {
-                        let gx = (above[x + 1] - above[x - 1]) + 2 * (row[x + 1] - row[x - 1]) + (below[x + 1] - below[x - 1])
-                        let gy = (below[x - 1] - above[x - 1]) + 2 * (below[x] - above[x]) + (below[x + 1] - above[x + 1])
-                        out[x] = (gx * gx + gy * gy).squareRoot()
-                    }
-                    for x in [0, w - 1] {
-                        let (gx, gy) = sobel(src, x, y, width: w, height: h)
-                        out[x] = (gx * gx + gy * gy).squareRoot()
-                    }
-                }
-            }
-        }
-        return magnitude
-    }
-
-    /// Canny edges of `image`: 1 where an edge is, else 0; the outermost pixel ring is never an edge.
-    /// out: (height, width) row-major
-    public static func canny(_ image: GrayImage, sigma: Double, low: Float = 0.1, high: Float = 0.2, threads: Int = 1) -> [UInt8] {
-        cannyWithList(image, sigma: sigma, low: low, high: high, threads: threads).edges
-    }
-
-    /// Canny's edge map and the indices of its edge pixels (in no particular order).
-    static func cannyWithList(_ image: GrayImage, sigma: Double, low: Float, high: Float, threads: Int) -> (edges: [UInt8], list: [Int]) {
-        let w = image.width, h = image.height
-        guard w >= 3, h >= 3 else { return ([UInt8](repeating: 0, count: w * h), []) }
-        let smoothed = gaussianSmooth(image, sigma: sigma, threads: threads)
-        // Non-maximum suppression: keep a pixel when its magnitude is at least that of both neighbours along
-        // the gradient, each interpolated between the axis neighbour and the diagonal one.
-        // 0 = not an edge, 1 = weak (>= low), 2 = strong (>= high).
-        var state = [UInt8](repeating: 0, count: w * h)
-        var strong: [Int] = []
-        smoothed.withUnsafeBufferPointer { smooth in
-            let magnitude = sobelMagnitude(smooth.baseAddress!, width: w, height: h, threads: threads)
-            magnitude.withUnsafeBufferPointer { mag in
-                let lowBits = max(low, 0).bitPattern
-                mag.withMemoryRebound(to: UInt32.self) { bits in
-                    for y in 1..<h - 1 {
-                        var x = 1
-                        while x < w - 1 {
-                            // Most of an image is flat: skip 32 pixels at a time when none reaches `low`.
-                            // Magnitudes are non-negative, so their bit patterns order like the values and the
-                            // count is branch-free integer arithmetic (m >= low exactly when lowBits - 1 - m borrows).
-                            // The block's own pointer keeps overflow-checked index arithmetic out of the loop,
-                            // so it vectorises.
-                            if x + 32 <= w - 1 {
-                                let block = bits.baseAddress! + (y * w + x)
-                                var reaching: UInt32 = 0
-                                for k in 0..<32 { reaching &+= (lowBits &- 1 &- block[k]) >> 31 }
-                                if reaching == 0 {
-                                    x += 32
-                                    continue
-                                }
-                            }
-                            defer { x += 1 }
-                            let i = y * w + x
-                            let m = mag[i]
-                            if m < low { continue }
-                            let (ix, iy) = sobel(smooth.baseAddress!, x, y, width: w, height: h)
-                            let ax = abs(ix), ay = abs(iy)
-                            let sx = ix >= 0 ? 1 : -1, sy = iy >= 0 ? 1 : -1
-                            let forward: Float, backward: Float
-                            if ay >= ax {
-                                let t = ay == 0 ? 0 : ax / ay
-                                forward = t * mag[i + sy * w + sx] + (1 - t) * mag[i + sy * w]
-                                backward = t * mag[i - sy * w - sx] + (1 - t) * mag[i - sy * w]
-                            } else {
-                                let t = ay / ax
-                                forward = t * mag[i + sy * w + sx] + (1 - t) * mag[i + sx]
-                                backward = t * mag[i - sy * w - sx] + (1 - t) * mag[i - sx]
-                            }
-                            guard m >= forward && m >= backward else { continue }
-                            if m >= high {
-                                state[i] = 2
-                                strong.append(i)
-                            } else {
-                                state[i] = 1
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        // Hysteresis: weak pixels 8-connected to a strong one become edges.
-        var edges = [UInt8](repeating: 0, count: w * h)
-        var list = strong
-        var stack = strong
-        for i in strong { edges[i] = 1 }
-        let neighbours = [-w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1]
-        while let i = stack.popLast() {
-            for d in neighbours {
-                let j = i + d
-                if state[j] != 0 && edges[j] == 0 {
-                    edges[j] = 1
-                    stack.append(j)
-                    list.append(j)
-                }
-            }
-        }
-        return (edges, list)
-    }
-
-    /// The pixels where the Sobel gradient of a binary edge map is non-zero (borders mirrored): a band
-    /// hugging each edge on both sides. The study ran `sobel` on Canny's output before the Hough transform;
-    /// these are the pixels that vote. out: (x, y) pairs
-    public static func sobelSupport(ofEdges edges: [UInt8], width w: Int, height h: Int) -> [(x: Int32, y: Int32)] {
-        sobelSupport(ofEdges: edges, list: edges.indices.filter { edges[$0] != 0 }, width: w, height: h)
-    }
-
-    /// The same, visiting only the neighbourhoods of `list`, the indices of the edge pixels.
-    static func sobelSupport(ofEdges edges: [UInt8], list: [Int], width w: Int, height h: Int) -> [(x: Int32, y: Int32)] {
-        var visited = [Bool](repeating: false, count: w * h)
-        var points: [(x: Int32, y: Int32)] = []
-        edges.withUnsafeBufferPointer { e in
-            func at(_ x: Int, _ y: Int) -> Int { Int(e[min(max(y, 0), h - 1) * w + min(max(x, 0), w - 1)]) }
-            for i in list {
-                let x = i % w, y = i / w
-                for ny in max(y - 1, 0)...min(y + 1, h - 1) {
-                    for nx in max(x - 1, 0)...min(x + 1, w - 1) where !visited[ny * w + nx] {
-                        visited[ny * w + nx] = true
-                        let gx: Int, gy: Int
-                        if nx > 0 && ny > 0 && nx < w - 1 && ny < h - 1 {
-                            let c = ny * w + nx
-                            let a = Int(e[c - w - 1]), b = Int(e[c - w]), d = Int(e[c - w + 1])
-                            let l = Int(e[c - 1]), r = Int(e[c + 1])
-                            let f = Int(e[c + w - 1]), g = Int(e[c + w]), k = Int(e[c + w + 1])
-                            gx = (d - a) + 2 * (r - l) + (k - f)
-                            gy = (f - a) + 2 * (g - b) + (k - d)
-                        } else {
-                            gx = (at(nx + 1, ny - 1) - at(nx - 1, ny - 1)) + 2 * (at(nx + 1, ny) - at(nx - 1, ny))
-                                + (at(nx + 1, ny + 1) - at(nx - 1, ny + 1))
-                            gy = (at(nx - 1, ny + 1) - at(nx - 1, ny - 1)) + 2 * (at(nx, ny + 1) - at(nx, ny - 1))
-                                + (at(nx + 1, ny + 1) - at(nx + 1, ny - 1))
-                        }
-                        if gx != 0 || gy != 0 { points.append((Int32(nx), Int32(ny))) }
-                    }
-                }
-            }
-        }
-        return points
     }
 }

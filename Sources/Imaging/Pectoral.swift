@@ -60,6 +60,10 @@ public enum PectoralRemoval {
 
     /// Candidate lines, strongest first, after peak suppression, within the angle and distance window.
     public static func candidateLines(_ image: GrayImage, options: Options = Options(), threads: Int = 1) -> [Line] {
+        EdgeWorkspace.borrow { candidateLines(image, options: options, threads: threads, workspace: $0) }
+    }
+
+    static func candidateLines(_ image: GrayImage, options: Options, threads: Int, workspace: EdgeWorkspace) -> [Line] {
         let w = image.width, h = image.height
         let scale = Double(h) / options.referenceHeight
         // No line farther than the image's diagonal can cross it.
@@ -69,32 +73,47 @@ public enum PectoralRemoval {
         let firstAngle = Int(max(options.minAngle, 0).rounded(.up)), lastAngle = Int(min(options.maxAngle, 90).rounded(.down))
         guard maxD >= minD, firstAngle <= lastAngle, w >= 3, h >= 3 else { return [] }
         let angles = Array(firstAngle...lastAngle)
-        let (edges, list) = Edges.cannyWithList(image, sigma: options.sigma, low: options.lowThreshold, high: options.highThreshold, threads: threads)
-        let voters = Edges.sobelSupport(ofEdges: edges, list: list, width: w, height: h)
+        Edges.detect(image, sigma: options.sigma, low: options.lowThreshold, high: options.highThreshold, threads: threads, workspace: workspace)
+        Edges.collectSupport(width: w, height: h, workspace: workspace)
         let cosines = angles.map { Float(cos(Double($0) * .pi / 180)) }
         let sines = angles.map { Float(sin(Double($0) * .pi / 180)) }
         // Votes: rows are angles, columns distances 0...maxD.
-        let stride = maxD + 1
-        var votes = [Int32](repeating: 0, count: angles.count * stride)
-        let reachFirst = (cosines.first!, sines.first!), reachLast = (cosines.last!, sines.last!)
-        votes.withUnsafeMutableBufferPointer { acc in
-            for p in voters {
-                let x = Float(p.x), y = Float(p.y)
-                // The smallest distance over the angle window is at one of its ends: skip pixels beyond reach.
-                if min(x * reachFirst.0 + y * reachFirst.1, x * reachLast.0 + y * reachLast.1) > Float(maxD) + 0.5 { continue }
-                for a in 0..<angles.count {
-                    // x, y >= 0 and the angles lie in [0, 90]: d >= 0, so truncating d + 0.5 rounds it.
-                    let d = Int(x * cosines[a] + y * sines[a] + 0.5)
-                    if d <= maxD { acc[a * stride + d] += 1 }
+        let stride = maxD + 1, count = angles.count * stride
+        let votes = workspace.votes.reserve(count)
+        votes.initialize(repeating: 0, count: count)
+        let limit = Float(maxD + 1)  // d rounds to at most maxD
+        cosines.withUnsafeBufferPointer { cosine in
+            sines.withUnsafeBufferPointer { sine in
+                for p in workspace.voters {
+                    let x = Float(p.x), y = Float(p.y)
+                    // x, y >= 0 and the angles lie in [0, 90], so d >= 0 and truncating d + 0.5 rounds it. d is
+                    // concave in the angle: the angles within reach (d <= maxD) are a prefix and a suffix.
+                    var a = 0
+                    while a < angles.count {
+                        let d = x * cosine[a] + y * sine[a] + 0.5
+                        if d >= limit { break }
+                        votes[a * stride + Int(d)] += 1
+                        a += 1
+                    }
+                    var b = angles.count - 1
+                    while b > a {
+                        let d = x * cosine[b] + y * sine[b] + 0.5
+                        if d >= limit { break }
+                        votes[b * stride + Int(d)] += 1
+                        b -= 1
+                    }
                 }
             }
         }
-        let strongest = Int(votes.max() ?? 0)
-        let needed = max(Int((options.peakFraction * Double(strongest)).rounded(.up)), 1)
+        var strongest: Int32 = 0
+        for i in 0..<count { strongest = max(strongest, votes[i]) }
+        let needed = Int32(max(Int((options.peakFraction * Double(strongest)).rounded(.up)), 1))
         // Peaks in decreasing order of votes; each suppresses its neighbourhood.
-        var order = votes.indices.filter { Int(votes[$0]) >= needed }
+        var order: [Int] = []
+        for i in 0..<count where votes[i] >= needed { order.append(i) }
         order.sort { (votes[$0], -$0) > (votes[$1], -$1) }
-        var suppressed = [Bool](repeating: false, count: votes.count)
+        let suppressed = workspace.suppressed.reserve(count)
+        suppressed.initialize(repeating: false, count: count)
         var lines: [Line] = []
         for i in order where !suppressed[i] {
             let a = i / stride, d = i % stride
