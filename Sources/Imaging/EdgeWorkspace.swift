@@ -19,19 +19,19 @@ final class ScratchBuffer<Element> {
     deinit { base?.deallocate() }
 }
 
-/// The rows one band of Canny streams through: the last 2r+1 horizontally smoothed source rows, the
-/// last 4 smoothed rows and the last 3 rows of squared gradient magnitude, so intermediate planes stay
+/// The rows one band of Canny streams through: the last 2r+2 horizontally smoothed source rows, the
+/// last 5 smoothed rows and the last 3 rows of gradient magnitude, so intermediate planes stay
 /// in cache instead of being whole images.
 final class CannyBandScratch {
-    /// (2r+1, width): source rows smoothed along x, row y in slot y % (2r+1).
+    /// (2r+2, width): source rows smoothed along x, row y in slot y % (2r+2).
     let horizontal = ScratchBuffer<Float>()
     /// width + 2r: one source row as floats with r zeros on each side.
     let padded = ScratchBuffer<Float>()
-    /// 2r+1 row pointers of the vertical pass, row s+k at index r+k.
+    /// 2r+2 pointers to the horizontally smoothed rows a pair of output rows reads.
     let window = ScratchBuffer<UnsafePointer<Float>>()
-    /// (4, width): smoothed rows, row y in slot y % 4.
+    /// (5, width): smoothed rows, row y in slot y % 5.
     let smoothed = ScratchBuffer<Float>()
-    /// (3, width): squared Sobel magnitudes, row y in slot y % 3.
+    /// (3, width): Sobel magnitudes, row y in slot y % 3.
     let magnitude = ScratchBuffer<Float>()
     /// Indices of the band's strong pixels, in row order.
     var strong: [Int] = []

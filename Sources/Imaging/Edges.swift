@@ -28,7 +28,10 @@ public enum Edges {
         image.pixels.withUnsafeBufferPointer { source in
             out.withUnsafeMutableBufferPointer { target in
                 var rows = SmoothedRows(plan: plan, source: source.baseAddress!, scratch: scratch, firstRow: 0)
-                for y in 0..<h { rows.row(y, into: target.baseAddress! + y * w) }
+                for y in 0..<h {
+                    rows.advance(through: y)
+                    (target.baseAddress! + y * w).update(from: rows.row(y), count: w)
+                }
             }
         }
         return out
@@ -93,15 +96,9 @@ public enum Edges {
         workspace.edges = edges
     }
 
-    /// Hysteresis thresholds on the gradient magnitude, and the squared magnitude below which a pixel
-    /// cannot reach `low` (a conservative bound, so the exact test on the magnitude still decides).
+    /// Hysteresis thresholds on the gradient magnitude.
     struct Thresholds {
-        var low: Float, high: Float, lowSquaredBound: Float
-        init(low: Float, high: Float) {
-            self.low = low
-            self.high = high
-            lowSquaredBound = low > 0 ? low * low * 0.9999 : -1
-        }
+        var low: Float, high: Float
     }
 
     /// Sobel derivatives at column x of the middle row, kernel [1 2 1] x [-1 0 1], columns clamped at
@@ -114,8 +111,8 @@ public enum Edges {
         return (gx, gy)
     }
 
-    /// Squared Sobel magnitude of one smoothed row (rows above and below clamped by the caller). out: (width)
-    static func squaredMagnitudeRow(_ above: UnsafePointer<Float>, _ row: UnsafePointer<Float>, _ below: UnsafePointer<Float>, width w: Int, into out: UnsafeMutablePointer<Float>) {
+    /// Sobel magnitude of one smoothed row (rows above and below clamped by the caller). out: (width)
+    static func magnitudeRow(_ above: UnsafePointer<Float>, _ row: UnsafePointer<Float>, _ below: UnsafePointer<Float>, width w: Int, into out: UnsafeMutablePointer<Float>) {
         // Interior columns sixteen at a time, the same arithmetic as `gradient` in the same order.
         var x = 1
         while x + 17 <= w {
@@ -124,12 +121,12 @@ public enum Edges {
             let b0 = load16(below + x - 1), b1 = load16(below + x), b2 = load16(below + x + 1)
             let gx = (a2 - a0) + 2 * (c2 - c0) + (b2 - b0)
             let gy = (b0 - a0) + 2 * (b1 - a1) + (b2 - a2)
-            store16(gx * gx + gy * gy, out + x)
+            store16((gx * gx + gy * gy).squareRoot(), out + x)
             x += 16
         }
         func scalar(_ x: Int) {
             let (gx, gy) = gradient(above, row, below, x, width: w)
-            out[x] = gx * gx + gy * gy
+            out[x] = (gx * gx + gy * gy).squareRoot()
         }
         while x < w - 1 {
             scalar(x)
@@ -145,38 +142,32 @@ public enum Edges {
     /// one; it is marked 2 (strong) at `high` or more, else 1 (weak). Strong pixels go to `scratch.strong`.
     static func suppressBand(rows: Range<Int>, plan: GaussianPlan, source: UnsafePointer<UInt16>, thresholds: Thresholds,
                              scratch: CannyBandScratch, marks: UnsafeMutablePointer<UInt8>) {
-        let w = plan.width, h = plan.height
+        let w = plan.width
         scratch.strong.removeAll(keepingCapacity: true)
         guard !rows.isEmpty else { return }
-        let smoothed = scratch.smoothed.reserve(4 * w), magnitude = scratch.magnitude.reserve(3 * w)
-        func smoothedRow(_ y: Int) -> UnsafeMutablePointer<Float> { smoothed + (min(max(y, 0), h - 1) % 4) * w }
-        func magnitudeRow(_ y: Int) -> UnsafeMutablePointer<Float> { magnitude + (y % 3) * w }
-        var stream = SmoothedRows(plan: plan, source: source, scratch: scratch, firstRow: max(rows.lowerBound - 2, 0))
-        var nextSmoothed = max(rows.lowerBound - 2, 0)
-        let low = thresholds.low, high = thresholds.high, bound = thresholds.lowSquaredBound
+        let magnitude = scratch.magnitude.reserve(3 * w)
+        func magnitudeRows(_ y: Int) -> UnsafeMutablePointer<Float> { magnitude + (y % 3) * w }
+        var smoothed = SmoothedRows(plan: plan, source: source, scratch: scratch, firstRow: max(rows.lowerBound - 2, 0))
+        let low = thresholds.low, high = thresholds.high
         var strong = scratch.strong
         // Magnitude row m is computed from smoothed rows m-1...m+1; then suppression of row m-1 has all it needs.
         for m in rows.lowerBound - 1...rows.upperBound {
-            while nextSmoothed <= min(m + 1, h - 1) {
-                stream.row(nextSmoothed, into: smoothedRow(nextSmoothed))
-                nextSmoothed += 1
-            }
-            squaredMagnitudeRow(smoothedRow(m - 1), smoothedRow(m), smoothedRow(m + 1), width: w, into: magnitudeRow(m))
+            smoothed.advance(through: m + 1)
+            magnitudeRow(smoothed.row(m - 1), smoothed.row(m), smoothed.row(m + 1), width: w, into: magnitudeRows(m))
             let y = m - 1
             guard y >= rows.lowerBound else { continue }
-            let up = magnitudeRow(y - 1), mid = magnitudeRow(y), down = magnitudeRow(y + 1)
-            let above = smoothedRow(y - 1), row = smoothedRow(y), below = smoothedRow(y + 1)
+            let up = magnitudeRows(y - 1), mid = magnitudeRows(y), down = magnitudeRows(y + 1)
+            let above = smoothed.row(y - 1), row = smoothed.row(y), below = smoothed.row(y + 1)
             let out = marks + y * w
             var x = 1
             while x < w - 1 {
                 // Most of an image is flat: skip sixteen pixels at a time when none can reach `low`.
-                if x + 16 <= w - 1, bound > 0, !anyReaches(mid + x, bound) {
+                if x + 16 <= w - 1, low > 0, !anyReaches(mid + x, low) {
                     x += 16
                     continue
                 }
                 defer { x += 1 }
-                guard mid[x] >= bound else { continue }
-                let m = mid[x].squareRoot()
+                let m = mid[x]
                 guard m >= low else { continue }
                 let (ix, iy) = gradient(above, row, below, x, width: w)
                 let ax = abs(ix), ay = abs(iy)
@@ -185,12 +176,12 @@ public enum Edges {
                 let forward: Float, backward: Float
                 if ay >= ax {
                     let t = ay == 0 ? 0 : ax / ay
-                    forward = t * ahead[x + sx].squareRoot() + (1 - t) * ahead[x].squareRoot()
-                    backward = t * behind[x - sx].squareRoot() + (1 - t) * behind[x].squareRoot()
+                    forward = t * ahead[x + sx] + (1 - t) * ahead[x]
+                    backward = t * behind[x - sx] + (1 - t) * behind[x]
                 } else {
                     let t = ay / ax
-                    forward = t * ahead[x + sx].squareRoot() + (1 - t) * mid[x + sx].squareRoot()
-                    backward = t * behind[x - sx].squareRoot() + (1 - t) * mid[x - sx].squareRoot()
+                    forward = t * ahead[x + sx] + (1 - t) * mid[x + sx]
+                    backward = t * behind[x - sx] + (1 - t) * mid[x - sx]
                 }
                 guard m >= forward && m >= backward else { continue }
                 if m >= high {
@@ -267,6 +258,14 @@ public enum Edges {
     }
 }
 
+@inline(__always) func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always) func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+
 @inline(__always) func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
 }
@@ -304,68 +303,121 @@ struct GaussianPlan: @unchecked Sendable {
 }
 
 /// The smoothed image's rows, produced in increasing order. Each source row is converted to float and
-/// smoothed along x once, into a ring of the last 2r+1 such rows; an output row is one pass down the ring.
+/// smoothed along x once, into a ring of the last 2r+2 such rows; output rows are passes down that ring,
+/// two at a time where both are interior (each loaded row then serves both). The last `keep` output rows
+/// stay readable.
 struct SmoothedRows {
+    /// Output rows kept readable: the consumer reads up to 3 rows back from the newest it asked for, and
+    /// one more may have been made with it as a pair.
+    static let keep = 5
     let plan: GaussianPlan
     let source: UnsafePointer<UInt16>
-    let ring: UnsafeMutablePointer<Float>, padded: UnsafeMutablePointer<Float>
+    let ring: UnsafeMutablePointer<Float>, padded: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
     let window: UnsafeMutablePointer<UnsafePointer<Float>>
-    /// The next source row to smooth along x.
-    var nextSource: Int
+    /// The next source row to smooth along x, and the next output row to produce.
+    var nextSource: Int, nextOutput: Int
 
     /// Ready to produce rows from `firstRow` on.
     init(plan: GaussianPlan, source: UnsafePointer<UInt16>, scratch: CannyBandScratch, firstRow: Int) {
         let w = plan.width, r = plan.radius
         self.plan = plan
         self.source = source
-        ring = scratch.horizontal.reserve((2 * r + 1) * w)
+        ring = scratch.horizontal.reserve((2 * r + 2) * w)
         padded = scratch.padded.reserve(w + 2 * r)
         padded.initialize(repeating: 0, count: r)
         (padded + r + w).initialize(repeating: 0, count: r)
-        window = scratch.window.reserve(2 * r + 1)
+        output = scratch.smoothed.reserve(Self.keep * w)
+        window = scratch.window.reserve(2 * r + 2)
         nextSource = max(firstRow - r, 0)
+        nextOutput = firstRow
     }
 
-    /// Smoothed row `y` (rows must be asked for in increasing order). out: (width)
-    mutating func row(_ y: Int, into out: UnsafeMutablePointer<Float>) {
-        let w = plan.width, h = plan.height, r = plan.radius
-        while nextSource <= min(y + r, h - 1) {
-            smoothAlongX(nextSource)
-            nextSource += 1
-        }
-        let scale = plan.rowNorm[y]
-        plan.taps.withUnsafeBufferPointer { g in
-            if y >= r && y + r < h {
-                for k in -r...r { window[r + k] = UnsafePointer(ring + ((y + k) % (2 * r + 1)) * w) }
-                var x = 0
-                while x + 16 <= w {
-                    var sum = g[0] * load16(window[r] + x)
-                    for k in 1...r { sum += g[k] * (load16(window[r - k] + x) + load16(window[r + k] + x)) }
-                    store16(sum * scale, out + x)
-                    x += 16
-                }
-                while x < w {
-                    var sum = g[0] * window[r][x]
-                    for k in 1...r { sum += g[k] * (window[r - k][x] + window[r + k][x]) }
-                    out[x] = sum * scale
-                    x += 1
-                }
+    /// Smoothed row `y` clamped to the image (it must be one of the last `keep` rows produced). out: (width)
+    func row(_ y: Int) -> UnsafePointer<Float> {
+        UnsafePointer(output + (min(max(y, 0), plan.height - 1) % Self.keep) * plan.width)
+    }
+
+    /// Produces the rows up to `y` (clamped to the image).
+    mutating func advance(through y: Int) {
+        let h = plan.height, r = plan.radius
+        while nextOutput <= min(y, h - 1) {
+            let pair = nextOutput >= r && nextOutput + 1 + r < h
+            while nextSource <= min(nextOutput + (pair ? 1 : 0) + r, h - 1) {
+                smoothAlongX(nextSource)
+                nextSource += 1
+            }
+            if pair {
+                smoothPairDownward(nextOutput)
+                nextOutput += 2
             } else {
-                // Near the top and bottom, taps outside the image are dropped (their weight is in rowNorm).
-                let centre = ring + (y % (2 * r + 1)) * w
-                for x in 0..<w { out[x] = g[0] * centre[x] }
-                for k in 1...r {
-                    let up = y - k >= 0 ? ring + ((y - k) % (2 * r + 1)) * w : nil
-                    let down = y + k < h ? ring + ((y + k) % (2 * r + 1)) * w : nil
-                    if let up, let down {
-                        for x in 0..<w { out[x] += g[k] * (up[x] + down[x]) }
-                    } else if let one = up ?? down {
-                        for x in 0..<w { out[x] += g[k] * one[x] }
-                    }
-                }
-                for x in 0..<w { out[x] *= scale }
+                smoothDownward(nextOutput)
+                nextOutput += 1
             }
         }
+    }
+
+    /// Horizontally smoothed source row `y`.
+    private func horizontal(_ y: Int) -> UnsafeMutablePointer<Float> { ring + (y % (2 * plan.radius + 2)) * plan.width }
+
+    /// Output rows y and y + 1, both with all 2r+1 taps inside the image. With lo_k = row y - k and
+    /// hi_k = row y + 1 + k, row y sums g_k (lo_k + hi_(k-1)) and row y + 1 sums g_k (lo_(k-1) + hi_k): each
+    /// tap loads two rows for two outputs, and each sum adds in the same order as `smoothDownward`.
+    private func smoothPairDownward(_ y: Int) {
+        let w = plan.width, r = plan.radius
+        let first = output + (y % Self.keep) * w, second = output + ((y + 1) % Self.keep) * w
+        let scale0 = plan.rowNorm[y], scale1 = plan.rowNorm[y + 1]
+        // The rows y - r ... y + 1 + r, at index k + r for row y + k.
+        for k in -r...r + 1 { window[k + r] = UnsafePointer(horizontal(y + k)) }
+        let rows = window + r
+        plan.taps.withUnsafeBufferPointer { g in
+            var x = 0
+            while x + 8 <= w {
+                var lo = load8(rows[0] + x), hi = load8(rows[1] + x)
+                var sum0 = g[0] * lo, sum1 = g[0] * hi
+                for k in 1...r {
+                    let nextLo = load8(rows[-k] + x), nextHi = load8(rows[1 + k] + x)
+                    sum0 += g[k] * (nextLo + hi)
+                    sum1 += g[k] * (lo + nextHi)
+                    lo = nextLo
+                    hi = nextHi
+                }
+                store8(sum0 * scale0, first + x)
+                store8(sum1 * scale1, second + x)
+                x += 8
+            }
+            while x < w {
+                var sum0 = g[0] * rows[0][x], sum1 = g[0] * rows[1][x]
+                for k in 1...r {
+                    sum0 += g[k] * (rows[-k][x] + rows[k][x])
+                    sum1 += g[k] * (rows[1 - k][x] + rows[1 + k][x])
+                }
+                first[x] = sum0 * scale0
+                second[x] = sum1 * scale1
+                x += 1
+            }
+        }
+    }
+
+    /// Output row y alone; near the top and bottom, taps outside the image are dropped (their weight is
+    /// in rowNorm).
+    private func smoothDownward(_ y: Int) {
+        let w = plan.width, h = plan.height, r = plan.radius
+        let out = output + (y % Self.keep) * w
+        plan.taps.withUnsafeBufferPointer { g in
+            let centre = horizontal(y)
+            for x in 0..<w { out[x] = g[0] * centre[x] }
+            for k in 1...r {
+                let up = y - k >= 0 ? horizontal(y - k) : nil
+                let down = y + k < h ? horizontal(y + k) : nil
+                if let up, let down {
+                    for x in 0..<w { out[x] += g[k] * (up[x] + down[x]) }
+                } else if let one = up ?? down {
+                    for x in 0..<w { out[x] += g[k] * one[x] }
+                }
+            }
+        }
+        let scale = plan.rowNorm[y]
+        for x in 0..<w { out[x] *= scale }
     }
 
     /// Source row `y` as floats, smoothed along x (zeros outside, renormalised by columnNorm), into the ring.
@@ -373,7 +425,7 @@ struct SmoothedRows {
         let w = plan.width, r = plan.radius
         let line = padded + r, from = source + y * w
         for x in 0..<w { line[x] = Float(from[x]) }
-        let out = ring + (y % (2 * r + 1)) * w
+        let out = horizontal(y)
         plan.taps.withUnsafeBufferPointer { g in
             plan.columnNorm.withUnsafeBufferPointer { norm in
                 var x = 0

@@ -88,19 +88,22 @@ public enum PectoralRemoval {
                     let x = Float(p.x), y = Float(p.y)
                     // x, y >= 0 and the angles lie in [0, 90], so d >= 0 and truncating d + 0.5 rounds it. d is
                     // concave in the angle: the angles within reach (d <= maxD) are a prefix and a suffix.
-                    var a = 0
+                    var a = 0, row = votes
                     while a < angles.count {
                         let d = x * cosine[a] + y * sine[a] + 0.5
                         if d >= limit { break }
-                        votes[a * stride + Int(d)] += 1
+                        row[Int(d)] &+= 1
                         a += 1
+                        row += stride
                     }
                     var b = angles.count - 1
+                    row = votes + b * stride
                     while b > a {
                         let d = x * cosine[b] + y * sine[b] + 0.5
                         if d >= limit { break }
-                        votes[b * stride + Int(d)] += 1
+                        row[Int(d)] &+= 1
                         b -= 1
+                        row -= stride
                     }
                 }
             }
