@@ -51,9 +51,14 @@ public enum Edges {
     static func detect(_ image: GrayImage, sigma: Double, low: Float, high: Float, threads: Int, workspace: EdgeWorkspace) {
         let w = image.width, h = image.height
         nonisolated(unsafe) let marks = workspace.marks.reserve(w * h)
-        marks.initialize(repeating: 0, count: w * h)
         workspace.edges.removeAll(keepingCapacity: true)
-        guard w >= 3, h >= 3 else { return }
+        guard w >= 3, h >= 3 else {
+            marks.initialize(repeating: 0, count: w * h)
+            return
+        }
+        // The bands clear the rows they suppress; the first and last rows hold no candidates.
+        marks.initialize(repeating: 0, count: w)
+        (marks + (h - 1) * w).initialize(repeating: 0, count: w)
         let plan = GaussianPlan(sigma: sigma, width: w, height: h, maxValue: image.maxValue)
         // Suppression rows 1..<h-1 in bands, one per worker; each band keeps its own rings of rows.
         let bandCount = max(1, min(threads, (h - 2) / 32, ProcessInfo.processInfo.activeProcessorCount))
@@ -159,36 +164,40 @@ public enum Edges {
             let up = magnitudeRows(y - 1), mid = magnitudeRows(y), down = magnitudeRows(y + 1)
             let above = smoothed.row(y - 1), row = smoothed.row(y), below = smoothed.row(y + 1)
             let out = marks + y * w
-            var x = 1
-            while x < w - 1 {
+            out.initialize(repeating: 0, count: w)
+            var start = 1
+            while start < w - 1 {
+                let count = min(16, w - 1 - start)
+                defer { start += count }
                 // Most of an image is flat: skip sixteen pixels at a time when none can reach `low`.
-                if x + 16 <= w - 1, low > 0, !anyReaches(mid + x, low) {
-                    x += 16
-                    continue
-                }
-                defer { x += 1 }
-                let m = mid[x]
-                guard m >= low else { continue }
-                let (ix, iy) = gradient(above, row, below, x, width: w)
-                let ax = abs(ix), ay = abs(iy)
-                let sx = ix >= 0 ? 1 : -1
-                let ahead = iy >= 0 ? down : up, behind = iy >= 0 ? up : down
-                let forward: Float, backward: Float
-                if ay >= ax {
-                    let t = ay == 0 ? 0 : ax / ay
-                    forward = t * ahead[x + sx] + (1 - t) * ahead[x]
-                    backward = t * behind[x - sx] + (1 - t) * behind[x]
-                } else {
-                    let t = ay / ax
-                    forward = t * ahead[x + sx] + (1 - t) * mid[x + sx]
-                    backward = t * behind[x - sx] + (1 - t) * mid[x - sx]
-                }
-                guard m >= forward && m >= backward else { continue }
-                if m >= high {
-                    out[x] = 2
-                    strong.append(y * w + x)
-                } else {
-                    out[x] = 1
+                if count == 16, low > 0, !anyReaches(mid + start, low) { continue }
+                // The block's candidates as a bit mask, visited without a data-dependent branch per pixel.
+                var candidates: UInt32 = 0
+                for lane in 0..<count { candidates |= (mid[start + lane] >= low ? 1 : 0) << UInt32(lane) }
+                while candidates != 0 {
+                    let x = start + candidates.trailingZeroBitCount
+                    candidates &= candidates - 1
+                    let m = mid[x]
+                    let (ix, iy) = gradient(above, row, below, x, width: w)
+                    let ax = abs(ix), ay = abs(iy)
+                    // Along the gradient: one row ahead (behind), and the column step sx. The diagonal neighbour
+                    // weighs t = the smaller over the larger component; the other weight goes to the axis
+                    // neighbour, in the next row when the gradient is steep, else in this row.
+                    let sx = ix >= 0 ? 1 : -1
+                    let ahead = iy >= 0 ? down : up, behind = iy >= 0 ? up : down
+                    let steep = ay >= ax
+                    let larger = max(ax, ay)
+                    let t = larger == 0 ? 0 : min(ax, ay) / larger
+                    let axisAhead = steep ? ahead[x] : mid[x + sx], axisBehind = steep ? behind[x] : mid[x - sx]
+                    let forward = t * ahead[x + sx] + (1 - t) * axisAhead
+                    let backward = t * behind[x - sx] + (1 - t) * axisBehind
+                    guard m >= forward && m >= backward else { continue }
+                    if m >= high {
+                        out[x] = 2
+                        strong.append(y * w + x)
+                    } else {
+                        out[x] = 1
+                    }
                 }
             }
         }

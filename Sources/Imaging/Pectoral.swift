@@ -168,16 +168,29 @@ public enum PectoralRemoval {
         }) else {
             return .unchanged(reason: "none of \(lines.count) lines has the edge support and the brighter corner side of a muscle edge")
         }
-        let value = fill ?? image.pixels.min() ?? 0
+        let value = fill ?? darkest(image.pixels)
         let s = nearest.segment
         var count = 0
         let spans = polygonSpans([(0, 0), (s.x0, 0), (0, s.y1)], width: image.width, height: image.height)
-        for (y, ranges) in spans {
-            for range in ranges {
-                for x in range { image.pixels[y * image.width + x] = value }
-                count += range.count
+        let w = image.width
+        image.pixels.withUnsafeMutableBufferPointer { pixels in
+            for (y, ranges) in spans {
+                for range in ranges {
+                    (pixels.baseAddress! + y * w + range.lowerBound).update(repeating: value, count: range.count)
+                    count += range.count
+                }
             }
         }
         return .removed(nearest, pixels: count)
+    }
+
+    /// The smallest sample (0 for no samples), in a loop the compiler vectorises (`Sequence.min` is not).
+    static func darkest(_ pixels: [UInt16]) -> UInt16 {
+        guard !pixels.isEmpty else { return 0 }
+        return pixels.withUnsafeBufferPointer { samples in
+            var smallest = UInt16.max
+            for v in samples { smallest = min(smallest, v) }
+            return smallest
+        }
     }
 }
