@@ -75,39 +75,11 @@ public enum PectoralRemoval {
         let angles = Array(firstAngle...lastAngle)
         Edges.detect(image, sigma: options.sigma, low: options.lowThreshold, high: options.highThreshold, threads: threads, workspace: workspace)
         Edges.collectSupport(width: w, height: h, workspace: workspace)
-        let cosines = angles.map { Float(cos(Double($0) * .pi / 180)) }
-        let sines = angles.map { Float(sin(Double($0) * .pi / 180)) }
         // Votes: rows are angles, columns distances 0...maxD.
         let stride = maxD + 1, count = angles.count * stride
         let votes = workspace.votes.reserve(count)
         votes.initialize(repeating: 0, count: count)
-        let limit = Float(maxD + 1)  // d rounds to at most maxD
-        cosines.withUnsafeBufferPointer { cosine in
-            sines.withUnsafeBufferPointer { sine in
-                for p in workspace.voters {
-                    let x = Float(p.x), y = Float(p.y)
-                    // x, y >= 0 and the angles lie in [0, 90], so d >= 0 and truncating d + 0.5 rounds it. d is
-                    // concave in the angle: the angles within reach (d <= maxD) are a prefix and a suffix.
-                    var a = 0, row = votes
-                    while a < angles.count {
-                        let d = x * cosine[a] + y * sine[a] + 0.5
-                        if d >= limit { break }
-                        row[Int(d)] &+= 1
-                        a += 1
-                        row += stride
-                    }
-                    var b = angles.count - 1
-                    row = votes + b * stride
-                    while b > a {
-                        let d = x * cosine[b] + y * sine[b] + 0.5
-                        if d >= limit { break }
-                        row[Int(d)] &+= 1
-                        b -= 1
-                        row -= stride
-                    }
-                }
-            }
-        }
+        vote(workspace.voters, angles: angles, maxDistance: maxD, into: votes)
         var strongest: Int32 = 0
         for i in 0..<count { strongest = max(strongest, votes[i]) }
         let needed = Int32(max(Int((options.peakFraction * Double(strongest)).rounded(.up)), 1))
@@ -128,6 +100,46 @@ public enum PectoralRemoval {
             }
         }
         return lines
+    }
+
+    /// Adds each voter's line through it at every angle, x cos + y sin rounded (the distances lie in
+    /// 0...maxD), to `votes`. out: (angles, maxDistance + 1)
+    static func vote(_ voters: [(x: Int32, y: Int32)], angles: [Int], maxDistance maxD: Int, into votes: UnsafeMutablePointer<Int32>) {
+        // Cosines and sines eight angles at a time (the tail padded with zeros, never read back).
+        let blocks = (angles.count + 7) / 8
+        var cosines = [SIMD8<Float>](repeating: .zero, count: blocks), sines = cosines
+        for (a, angle) in angles.enumerated() {
+            cosines[a / 8][a % 8] = Float(cos(Double(angle) * .pi / 180))
+            sines[a / 8][a % 8] = Float(sin(Double(angle) * .pi / 180))
+        }
+        let stride = maxD + 1
+        var distances = [UInt32](repeating: 0, count: blocks * 8)
+        distances.withUnsafeMutableBufferPointer { distance in
+            let out = UnsafeMutableRawPointer(distance.baseAddress!)
+            let last = angles.count - 1, limit = Float(stride)
+            for p in voters {
+                let x = Float(p.x), y = Float(p.y)
+                // d is concave in the angle: beyond reach at both ends is beyond reach at every angle.
+                if x * cosines[0][0] + y * sines[0][0] + 0.5 >= limit
+                    && x * cosines[last / 8][last % 8] + y * sines[last / 8][last % 8] + 0.5 >= limit { continue }
+                for b in 0..<blocks {
+                    // d + 0.5 >= 0, so its integer part is the rounded distance. Adding 2^23 rounds to the nearest
+                    // integer n (in the low mantissa bits); one less when n came out above (a vector floor, exact
+                    // for values below 2^22, i.e. images under two million pixels across).
+                    let v = x * cosines[b] + y * sines[b] + 0.5
+                    let shifted = v + 8388608
+                    let nearest = unsafeBitCast(shifted, to: SIMD8<UInt32>.self) &- 0x4B00_0000
+                    let above = unsafeBitCast(v - (shifted - 8388608), to: SIMD8<UInt32>.self) &>> 31
+                    out.storeBytes(of: nearest &- above, toByteOffset: 32 * b, as: SIMD8<UInt32>.self)
+                }
+                var row = votes
+                for a in 0..<angles.count {
+                    let d = Int(distance[a])
+                    if d <= maxD { row[d] &+= 1 }
+                    row += stride
+                }
+            }
+        }
     }
 
     /// The part of `line` inside the image: its length, and the mean brightness (fraction of full scale) of

@@ -58,3 +58,21 @@ func pectoralWedgeIsRemoved(wedge: (Double, Double)) throws {
     #expect(!PectoralRemoval.candidateLines(image, options: huge).isEmpty)
     #expect(PectoralRemoval.candidateLines(GrayImage(width: 2, height: 2, bits: 8)).isEmpty)
 }
+
+@Test func vectorVotesEqualTheScalarRounding() {
+    // The vector floor in `vote` against the plain Float expression rounded by conversion, including
+    // distances that land exactly on .5 (angle 60: cos is exactly 0.5 in Float).
+    var rng = SplitMix(7)
+    let voters = (0..<500).map { _ in (x: Int32(rng.next() % 900), y: Int32(rng.next() % 1100)) } + [(x: 0, y: 0), (x: 3, y: 0), (x: 899, y: 0)]
+    let angles = Array(1...89), maxD = 384, stride = maxD + 1
+    var fast = [Int32](repeating: 0, count: angles.count * stride), plain = fast
+    fast.withUnsafeMutableBufferPointer { PectoralRemoval.vote(voters, angles: angles, maxDistance: maxD, into: $0.baseAddress!) }
+    for p in voters {
+        for (a, angle) in angles.enumerated() {
+            let c = Float(cos(Double(angle) * .pi / 180)), s = Float(sin(Double(angle) * .pi / 180))
+            let d = Int(Float(p.x) * c + Float(p.y) * s + 0.5)
+            if d <= maxD { plain[a * stride + d] += 1 }
+        }
+    }
+    #expect(fast == plain)
+}
