@@ -5,8 +5,9 @@ import Foundation
 /// distance `minDistance...maxDistance` from the top-left corner, the nearest is the muscle's edge, and
 /// the triangle it cuts from the corner is filled.
 ///
-/// Two checks added to the study's choice (`minSupport` 0 and `minContrast` -1 reproduce it): a line must be supported by
-/// edges along its length, and the corner side must be brighter than the breast side. On the synthetic
+/// Three checks added to the study's choice (`minSupport` 0, `minContrast` -1 and `meetsChestWall` false
+/// reproduce it): a line must be supported by edges along its length, the corner side must be brighter than
+/// the breast side, and the line must meet the chest wall inside the image. On the synthetic
 /// cohort the study's rule alone took near-vertical lines through dense tissue texture (many weak edges
 /// along a long line) as the nearest "muscle edge" in about a third of MLO images.
 public enum PectoralRemoval {
@@ -32,6 +33,9 @@ public enum PectoralRemoval {
         /// How much brighter (fraction of full scale) the band 4-16 px on the corner side of the line must be
         /// than the band on the breast side: the muscle is denser than the tissue it borders (-1: no check).
         public var minContrast: Double = 0.03
+        /// The line must meet the chest wall (the left edge) inside the image, as the muscle's border does in
+        /// an MLO view, so that it cuts a triangle rather than a strip down the whole chest-wall side.
+        public var meetsChestWall = true
         /// Peaks closer than this (in distance bins and degrees) to a stronger one are suppressed
         /// (`hough_line_peaks`' min_distance and min_angle).
         public var suppressDistance: Int = 9
@@ -175,6 +179,7 @@ public enum PectoralRemoval {
         }
         let byDistance = lines.sorted { ($0.distance, -$0.votes) < ($1.distance, -$1.votes) }
         guard let nearest = byDistance.first(where: { line in
+            if options.meetsChestWall, line.segment.y1 > Double(image.height) { return false }
             let p = profile(of: line, in: image)
             return Double(line.votes) >= options.minSupport * p.length && p.contrast >= options.minContrast
         }) else {

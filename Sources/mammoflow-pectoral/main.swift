@@ -1,7 +1,8 @@
 // mammoflow-pectoral: removes the pectoral muscle from images with the chest wall on the left (crop's
 // output). params: { views: [MLO] (or "all", the study's choice), fill: background | a sample value,
 //                    sigma: 2.25, max_distance: 384 (at 1024 rows, scaled), min_angle: 1, max_angle: 89,
-//                    min_support: 0.3, min_contrast: 0.03 (0 and -1 reproduce the study's line choice) }
+//                    min_support: 0.3, min_contrast: 0.03, meets_chest_wall: true
+//                    (0, -1 and false reproduce the study's line choice) }
 // Metadata added: pectoral {x0, y0, x1, y1, angle, distance, pixels} (the line's intercepts with the top
 // and left edges) or {reason} when the image is left unchanged.
 import Imaging
@@ -27,6 +28,7 @@ runStage("pectoral") { context in
     options.maxAngle = try p.double("max_angle", default: options.maxAngle)
     options.minSupport = try p.double("min_support", default: options.minSupport)
     options.minContrast = try p.double("min_contrast", default: options.minContrast)
+    options.meetsChestWall = try p.bool("meets_chest_wall", default: options.meetsChestWall)
 
     let written = try mapImageRecords(context, try context.records(of: input)) { ref, image in
         let view = ref.metadata["view"]?.stringValue ?? "?"

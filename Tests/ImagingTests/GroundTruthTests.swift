@@ -33,7 +33,7 @@ func median(_ values: [Double]) -> Double {
 
 /// Crop and pectoral removal, each image as the stages run them (orient, crop, MLO-only pectoral), scored
 /// against the renderer's truth: the breast box, and the pectoral edge (with its bulge).
-func scoreAgainstTruth(_ parameters: CohortParameters, images: Int) -> TruthScores {
+func scoreAgainstTruth(_ parameters: CohortParameters, images: Int, options: PectoralRemoval.Options = PectoralRemoval.Options()) -> TruthScores {
     var scores = TruthScores()
     for record in CohortTable.sample(parameters).prefix(images) {
         let rendered = MammogramRenderer.render(record, parameters: parameters)
@@ -62,7 +62,7 @@ func scoreAgainstTruth(_ parameters: CohortParameters, images: Int) -> TruthScor
             let t = gy / left
             return gx < topX * (1 - t) + bulge * sin(.pi * t)
         }
-        guard case .removed(let line, _) = PectoralRemoval.remove(from: &cropped) else {
+        guard case .removed(let line, _) = PectoralRemoval.remove(from: &cropped, options: options) else {
             scores.missedLines += 1
             scores.muscleRemoved.append(0)
             continue
@@ -105,4 +105,18 @@ func scoreAgainstTruth(_ parameters: CohortParameters, images: Int) -> TruthScor
     #expect(median(scores.cropIoU) >= 0.97 && (scores.cropIoU.min() ?? 0) >= 0.8, "\(summary)")
     #expect(scores.muscleRemoved.count >= 8 && median(scores.muscleRemoved) >= 0.9, "\(summary)")
     #expect(median(scores.tissueRemoved) <= 0.02, "\(summary)")
+}
+
+@Test func pectoralRemovalHoldsUpAtTheDemoSize() {
+    // The demo pipeline renders at 1/4 and downscales by 4 again: ~210x260 px, where near-vertical texture
+    // lines that never meet the chest wall inside the image were often the nearest candidate. Measured on
+    // this cohort (35 MLO images with a line): requiring the line to meet the chest wall gives median tissue
+    // removed 2.7% and 5 images over 10%; without it 7.9% and 12.
+    let scores = scoreAgainstTruth(CohortParameters(patients: 20, seed: 7, scale: 0.0625, prevalence: 0.15), images: 80)
+    let heavy = scores.tissueRemoved.filter { $0 > 0.1 }.count
+    let summary = String(format: "muscle removed median %.3f, tissue removed median %.3f, %d of %d over 10%%, no line %d",
+                         median(scores.muscleRemoved), median(scores.tissueRemoved), heavy, scores.tissueRemoved.count, scores.missedLines)
+    print("demo size: \(summary)")
+    #expect(median(scores.muscleRemoved) >= 0.9, "\(summary)")
+    #expect(median(scores.tissueRemoved) <= 0.03 && heavy * 6 <= scores.tissueRemoved.count, "\(summary)")
 }
