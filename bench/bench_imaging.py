@@ -87,13 +87,13 @@ def main():
     print(f"# crop box ours {mine.get('box')} OpenCV {[x, y, w, h]}", flush=True)
     emit("crop 832x1024 8-bit vs OpenCV threshold+findContours (1 thread)", mine["ms"], peer, "ms")
 
-    mine = ours("pectoral", path8, 20)
+    mine = ours("pectoral", path8, 60)
     print(f"# pectoral ours angle {mine.get('angle')} distance {mine.get('distance')}, "
           f"study {study_pectoral(image8)}", flush=True)
     emit("pectoral 832x1024 vs scikit-image canny+sobel+hough (study)", mine["ms"],
          best_of(lambda: study_pectoral(image8), 3) * 1e3, "ms")
     emit("pectoral 832x1024 vs OpenCV GaussianBlur+Canny+HoughLinesP (1 thread)", mine["ms"],
-         best_of(lambda: opencv_pectoral(image8), 20) * 1e3, "ms")
+         best_of(lambda: opencv_pectoral(image8), 60) * 1e3, "ms")
 
     cv2.setNumThreads(2)
     mine = ours("downscale", path16, 20, threads=2)

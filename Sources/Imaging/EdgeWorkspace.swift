@@ -53,6 +53,16 @@ final class EdgeWorkspace: @unchecked Sendable {
     let votes = ScratchBuffer<Int32>()
     let suppressed = ScratchBuffer<Bool>()
 
+    /// The last Gaussian plan: images of one size (a stage's whole input, mostly) share it.
+    private var plan: GaussianPlan?
+
+    func gaussianPlan(sigma: Double, width: Int, height: Int, maxValue: UInt16) -> GaussianPlan {
+        if let plan, plan.sigma == sigma, plan.width == width, plan.height == height, plan.maxValue == maxValue { return plan }
+        let made = GaussianPlan(sigma: sigma, width: width, height: height, maxValue: maxValue)
+        plan = made
+        return made
+    }
+
     /// Scratch for `count` bands.
     func bandScratch(_ count: Int) -> [CannyBandScratch] {
         while bands.count < count { bands.append(CannyBandScratch()) }

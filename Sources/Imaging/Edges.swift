@@ -59,7 +59,7 @@ public enum Edges {
         // The bands clear the rows they suppress; the first and last rows hold no candidates.
         marks.initialize(repeating: 0, count: w)
         (marks + (h - 1) * w).initialize(repeating: 0, count: w)
-        let plan = GaussianPlan(sigma: sigma, width: w, height: h, maxValue: image.maxValue)
+        let plan = workspace.gaussianPlan(sigma: sigma, width: w, height: h, maxValue: image.maxValue)
         // Suppression rows 1..<h-1 in bands, one per worker; each band keeps its own rings of rows.
         let bandCount = max(1, min(threads, (h - 2) / 32, ProcessInfo.processInfo.activeProcessorCount))
         let bands = workspace.bandScratch(bandCount)
@@ -287,6 +287,7 @@ public enum Edges {
 /// taps that fall outside are dropped and the rest rescaled, per column and per row (the 2-D weight
 /// sum is their product). Rows are also scaled by 1 / maxValue, so the output lies in 0...1.
 struct GaussianPlan: @unchecked Sendable {
+    let sigma: Double, maxValue: UInt16
     let width: Int, height: Int, radius: Int
     /// kernel[r + k] for k = 0...r (the kernel is symmetric).
     let taps: [Float]
@@ -302,6 +303,8 @@ struct GaussianPlan: @unchecked Sendable {
                 return 1 / s
             }
         }
+        self.sigma = sigma
+        self.maxValue = maxValue
         self.width = width
         self.height = height
         radius = r
