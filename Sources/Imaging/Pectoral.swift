@@ -154,15 +154,19 @@ public enum PectoralRemoval {
         let theta = line.angle * .pi / 180
         let nx = cos(theta), ny = sin(theta)  // unit normal, pointing away from the corner
         var inside = 0.0, outside = 0.0, insideCount = 0, outsideCount = 0
-        for step in 0..<Int(length) {
-            let t = (Double(step) + 0.5) / length
-            let px = a.x + (b.x - a.x) * t, py = a.y + (b.y - a.y) * t
-            for offset in stride(from: 4.0, through: 16.0, by: 2.0) {
-                for (sign, isInside) in [(-1.0, true), (1.0, false)] {
-                    let x = Int((px + sign * offset * nx).rounded()), y = Int((py + sign * offset * ny).rounded())
-                    guard x >= 0, y >= 0, x < image.width, y < image.height else { continue }
-                    let v = Double(image.pixels[y * image.width + x])
-                    if isInside { inside += v; insideCount += 1 } else { outside += v; outsideCount += 1 }
+        image.pixels.withUnsafeBufferPointer { pixels in
+            /// The sample at (px, py) + sign * offset * normal, if inside the image.
+            func sample(_ px: Double, _ py: Double, _ along: Double) -> Double? {
+                let x = Int((px + along * nx).rounded()), y = Int((py + along * ny).rounded())
+                guard x >= 0, y >= 0, x < image.width, y < image.height else { return nil }
+                return Double(pixels[y * image.width + x])
+            }
+            for step in 0..<Int(length) {
+                let t = (Double(step) + 0.5) / length
+                let px = a.x + (b.x - a.x) * t, py = a.y + (b.y - a.y) * t
+                for offset in stride(from: 4.0, through: 16.0, by: 2.0) {
+                    if let v = sample(px, py, -offset) { inside += v; insideCount += 1 }
+                    if let v = sample(px, py, offset) { outside += v; outsideCount += 1 }
                 }
             }
         }
