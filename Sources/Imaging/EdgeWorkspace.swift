@@ -33,6 +33,8 @@ final class CannyBandScratch {
     let smoothed = ScratchBuffer<Float>()
     /// (3, width): Sobel magnitudes, row y in slot y % 3.
     let magnitude = ScratchBuffer<Float>()
+    /// (2, width): the Sobel's vertical passes of one row.
+    let columns = ScratchBuffer<Float>()
     /// Indices of the band's strong pixels, in row order.
     var strong: [Int] = []
 }

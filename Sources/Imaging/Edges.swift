@@ -107,30 +107,44 @@ public enum Edges {
     }
 
     /// Sobel derivatives at column x of the middle row, kernel [1 2 1] x [-1 0 1], columns clamped at
-    /// the borders: gx along rows (x), gy down columns (y).
+    /// the borders: gx along rows (x), gy down columns (y). Per column, s = above + below + 2 row and
+    /// d = below - above; gx = s[x+1] - s[x-1], gy = d[x-1] + d[x+1] + 2 d[x] (as `magnitudeRow` does).
     @inline(__always)
     static func gradient(_ above: UnsafePointer<Float>, _ row: UnsafePointer<Float>, _ below: UnsafePointer<Float>, _ x: Int, width w: Int) -> (gx: Float, gy: Float) {
         let l = max(x - 1, 0), r = min(x + 1, w - 1)
-        let gx = (above[r] - above[l]) + 2 * (row[r] - row[l]) + (below[r] - below[l])
-        let gy = (below[l] - above[l]) + 2 * (below[x] - above[x]) + (below[r] - above[r])
+        let gx = ((above[r] + below[r]) + 2 * row[r]) - ((above[l] + below[l]) + 2 * row[l])
+        let gy = ((below[l] - above[l]) + (below[r] - above[r])) + 2 * (below[x] - above[x])
         return (gx, gy)
     }
 
-    /// Sobel magnitude of one smoothed row (rows above and below clamped by the caller). out: (width)
-    static func magnitudeRow(_ above: UnsafePointer<Float>, _ row: UnsafePointer<Float>, _ below: UnsafePointer<Float>, width w: Int, into out: UnsafeMutablePointer<Float>) {
-        // Interior columns sixteen at a time, the same arithmetic as `gradient` in the same order.
-        var x = 1
+    /// Sobel magnitude of one smoothed row (rows above and below clamped by the caller): the vertical
+    /// passes s and d of `gradient` once per column into `columns`, then the horizontal ones, so each
+    /// column's sums serve its three neighbours. out: (width)
+    static func magnitudeRow(_ above: UnsafePointer<Float>, _ row: UnsafePointer<Float>, _ below: UnsafePointer<Float>, width w: Int,
+                             columns: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        let s = columns, d = columns + w  // (2, width)
+        var x = 0
+        while x + 16 <= w {
+            let a = load16(above + x), c = load16(row + x), b = load16(below + x)
+            store16((a + b) + 2 * c, s + x)
+            store16(b - a, d + x)
+            x += 16
+        }
+        while x < w {
+            s[x] = (above[x] + below[x]) + 2 * row[x]
+            d[x] = below[x] - above[x]
+            x += 1
+        }
+        x = 1
         while x + 17 <= w {
-            let a0 = load16(above + x - 1), a1 = load16(above + x), a2 = load16(above + x + 1)
-            let c0 = load16(row + x - 1), c2 = load16(row + x + 1)
-            let b0 = load16(below + x - 1), b1 = load16(below + x), b2 = load16(below + x + 1)
-            let gx = (a2 - a0) + 2 * (c2 - c0) + (b2 - b0)
-            let gy = (b0 - a0) + 2 * (b1 - a1) + (b2 - a2)
+            let gx = load16(s + x + 1) - load16(s + x - 1)
+            let gy = (load16(d + x - 1) + load16(d + x + 1)) + 2 * load16(d + x)
             store16((gx * gx + gy * gy).squareRoot(), out + x)
             x += 16
         }
         func scalar(_ x: Int) {
-            let (gx, gy) = gradient(above, row, below, x, width: w)
+            let l = max(x - 1, 0), r = min(x + 1, w - 1)
+            let gx = s[r] - s[l], gy = (d[l] + d[r]) + 2 * d[x]
             out[x] = (gx * gx + gy * gy).squareRoot()
         }
         while x < w - 1 {
@@ -150,7 +164,7 @@ public enum Edges {
         let w = plan.width
         scratch.strong.removeAll(keepingCapacity: true)
         guard !rows.isEmpty else { return }
-        let magnitude = scratch.magnitude.reserve(3 * w)
+        let magnitude = scratch.magnitude.reserve(3 * w), columns = scratch.columns.reserve(2 * w)
         func magnitudeRows(_ y: Int) -> UnsafeMutablePointer<Float> { magnitude + (y % 3) * w }
         var smoothed = SmoothedRows(plan: plan, source: source, scratch: scratch, firstRow: max(rows.lowerBound - 2, 0))
         let low = thresholds.low, high = thresholds.high
@@ -158,7 +172,7 @@ public enum Edges {
         // Magnitude row m is computed from smoothed rows m-1...m+1; then suppression of row m-1 has all it needs.
         for m in rows.lowerBound - 1...rows.upperBound {
             smoothed.advance(through: m + 1)
-            magnitudeRow(smoothed.row(m - 1), smoothed.row(m), smoothed.row(m + 1), width: w, into: magnitudeRows(m))
+            magnitudeRow(smoothed.row(m - 1), smoothed.row(m), smoothed.row(m + 1), width: w, columns: columns, into: magnitudeRows(m))
             let y = m - 1
             guard y >= rows.lowerBound else { continue }
             let up = magnitudeRows(y - 1), mid = magnitudeRows(y), down = magnitudeRows(y + 1)
