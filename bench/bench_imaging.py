@@ -87,13 +87,16 @@ def main():
     print(f"# crop box ours {mine.get('box')} OpenCV {[x, y, w, h]}", flush=True)
     emit("crop 832x1024 8-bit vs OpenCV threshold+findContours (1 thread)", mine["ms"], peer, "ms")
 
-    mine = ours("pectoral", path8, 60)
+    # Ours and OpenCV's in alternating rounds, best of all: a burst of load from the machine's other users
+    # then falls on both sides rather than on whichever happened to run during it.
+    rounds = [(ours("pectoral", path8, 20), best_of(lambda: opencv_pectoral(image8), 20) * 1e3) for _ in range(3)]
+    mine = min((r[0] for r in rounds), key=lambda m: m["ms"])
     print(f"# pectoral ours angle {mine.get('angle')} distance {mine.get('distance')}, "
           f"study {study_pectoral(image8)}", flush=True)
     emit("pectoral 832x1024 vs scikit-image canny+sobel+hough (study)", mine["ms"],
          best_of(lambda: study_pectoral(image8), 3) * 1e3, "ms")
     emit("pectoral 832x1024 vs OpenCV GaussianBlur+Canny+HoughLinesP (1 thread)", mine["ms"],
-         best_of(lambda: opencv_pectoral(image8), 60) * 1e3, "ms")
+         min(r[1] for r in rounds), "ms")
 
     cv2.setNumThreads(2)
     mine = ours("downscale", path16, 20, threads=2)
