@@ -49,3 +49,12 @@ struct PectoralGolden: Decodable {
     let kernel = Edges.gaussianKernel(sigma: 2.25)
     #expect(kernel.count == 19 && abs(kernel.reduce(0, +) - 1) < 1e-6)
 }
+
+@Test func cannyIsTheSameOnOneThreadOrSeveral() throws {
+    // Bands start their row rings at different rows (and pair rows differently): the edges must not change.
+    let input = try PNG.readGray("\(fixtures)/pectoral_input.png")
+    let one = Edges.canny(input, sigma: 2.25, threads: 1)
+    #expect(one.contains(1))
+    #expect(Edges.canny(input, sigma: 2.25, threads: 2) == one)
+    #expect(Edges.canny(input, sigma: 2.25, threads: 1) == one)  // a reused workspace gives the same again
+}
