@@ -202,15 +202,18 @@ public final class ShardSequenceWriter {
 
 // MARK: - Reading
 
-/// Random access to a shard's records. Thread-safe: reads are positional (`pread`).
+/// Random access to a shard's records. Thread-safe: records are read from a read-only mapping of the file.
 public final class ShardReader: @unchecked Sendable {
     public let path: String
     public let entries: [ShardIndexEntry]
     private let file: FileDescriptor
+    /// The whole file, mapped: records are decoded from it in place.
+    private let mapping: MappedFile
     private let metadataOffset: Int
     private let metadataFrameLength: Int
     private let metadataRawLength: Int
     private let keyIndex: [String: Int]
+    let decompressors = DecompressorPool()
 
     public var count: Int { entries.count }
 
@@ -257,24 +260,56 @@ public final class ShardReader: @unchecked Sendable {
         }
         self.entries = entries
         keyIndex = keys
+        mapping = try MappedFile(file, size: size)
     }
 
     public func index(of key: String) -> Int? { keyIndex[key] }
 
     /// The payload of record `i`, decompressed; with `verify`, its SHA-256 is checked against the index.
     public func payload(at i: Int, verify: Bool = true) throws -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: entries[i].rawLength) { out, count in
+            try decode(i, into: UnsafeMutableRawBufferPointer(out), verify: verify)
+            count = out.count
+        }
+    }
+
+    /// Decodes record `i` into `destination` (exactly its raw length, no zero-fill or copy). With `verify`,
+    /// each block is hashed right after it is decoded, while it is still in cache, and the SHA-256 must match
+    /// the index; zstd's own (weaker) frame checksum is then skipped.
+    public func decode(_ i: Int, into destination: UnsafeMutableRawBufferPointer, verify: Bool = true) throws {
         let e = entries[i]
-        let frame = try file.read(at: e.offset, count: e.frameLength)
-        let raw: [UInt8]
+        precondition(destination.count == e.rawLength, "destination must hold exactly the record's raw length")
+        let frame = try frameBytes(e)
+        var hasher = StreamingSHA256()
+        var hashed = 0
+        try decompressors.use { zstd in
+            try decompress(e, zstd, frame, into: destination, verify: verify) { produced in
+                guard verify else { return }
+                hasher.update(UnsafeRawBufferPointer(rebasing: destination[hashed..<produced]))
+                hashed = produced
+            }
+        }
+        if verify && hasher.finalize() != e.sha256 { throw hashMismatch(e) }
+    }
+
+    /// A record's compressed frame, read in place from the mapped file (no copy).
+    func frameBytes(_ e: ShardIndexEntry) throws -> UnsafeRawBufferPointer {
+        try mapping.populate(e.offset..<e.offset + e.frameLength)
+        return UnsafeRawBufferPointer(rebasing: mapping.bytes[e.offset..<e.offset + e.frameLength])
+    }
+
+    /// Decompresses one record's frame, naming the shard and record in any error.
+    func decompress(_ e: ShardIndexEntry, _ zstd: ZstdDecompressor, _ frame: UnsafeRawBufferPointer,
+                    into destination: UnsafeMutableRawBufferPointer, verify: Bool, progress: (Int) -> Void) throws {
         do {
-            raw = try ZstdDecompressor().decompress(frame, expectedSize: e.rawLength)
+            try zstd.decompress(frame, into: destination, verifyingChecksum: !verify, progress: progress)
         } catch {
             throw ShardError(path: path, reason: "record \"\(e.key)\": \(error)")
         }
-        if verify && Digest.sha256(raw) != e.sha256 {
-            throw ShardError(path: path, reason: "record \"\(e.key)\": SHA-256 mismatch, the record is corrupt")
-        }
-        return raw
+    }
+
+    func hashMismatch(_ e: ShardIndexEntry) -> ShardError {
+        ShardError(path: path, reason: "record \"\(e.key)\": SHA-256 mismatch, the record is corrupt")
     }
 
     public func payload(forKey key: String, verify: Bool = true) throws -> [UInt8]? {
@@ -287,7 +322,7 @@ public final class ShardReader: @unchecked Sendable {
         let frame = try file.read(at: metadataOffset, count: metadataFrameLength)
         let text: [UInt8]
         do {
-            text = try ZstdDecompressor().decompress(frame, expectedSize: metadataRawLength)
+            text = try decompressors.use { try $0.decompress(frame, expectedSize: metadataRawLength) }
         } catch {
             throw ShardError(path: path, reason: "metadata: \(error)")
         }
@@ -302,6 +337,19 @@ public final class ShardReader: @unchecked Sendable {
             throw ShardError(path: path, reason: "metadata has \(result.count) lines for \(entries.count) records")
         }
         return result
+    }
+}
+
+/// zstd contexts reused across a reader's calls (creating one per record costs an allocation and its
+/// tables' setup), one per thread at a time.
+final class DecompressorPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var idle: [ZstdDecompressor] = []
+
+    func use<T>(_ body: (ZstdDecompressor) throws -> T) rethrows -> T {
+        let zstd = lock.withLock { idle.popLast() } ?? ZstdDecompressor()
+        defer { lock.withLock { idle.append(zstd) } }
+        return try body(zstd)
     }
 }
 

@@ -55,10 +55,11 @@ struct ShardCommand: ParsableCommand {
                 indices = Array(0..<reader.count)
             }
             var bytes = 0
-            for i in indices {
-                let payload = try reader.payload(at: i)
+            try reader.forEachPayload(indices) { _, payload in
                 bytes += payload.count
-                payload.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, stdout) }
+                guard fwrite(payload.baseAddress, 1, payload.count, stdout) == payload.count else {
+                    throw ShardError(path: "stdout", reason: "write failed: \(String(cString: strerror(errno)))")
+                }
             }
             fflush(stdout)
             if time {
