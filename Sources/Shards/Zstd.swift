@@ -45,15 +45,11 @@ public final class ZstdDecompressor {
 
     deinit { ZSTD_freeDCtx(context) }
 
-    /// Decompresses exactly one frame straight into `destination`, whose size must be the frame's content
-    /// size (from the shard index): a frame that declares or yields another size, or has bytes after its end,
-    /// is corrupt, and nothing larger than `destination` is ever written. Blocks are decoded one at a time
-    /// (zstd's buffer-less API, no intermediate copy) and `progress(n)` is called after each one with the
-    /// count of leading bytes of `destination` now final, so a caller can hash them while they are in cache.
-    /// With `verifyingChecksum: false` zstd's XXH64 content checksum is skipped: for callers that check a
-    /// stronger hash of the output themselves.
-    public func decompress(_ frame: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer,
-                           verifyingChecksum: Bool = true, progress: (Int) throws -> Void = { _ in }) throws {
+    /// Decompresses one frame straight into `destination` (no zero-filled array, no copy), whose size must be
+    /// the frame's content size (from the shard index): a frame that declares or yields another size is
+    /// corrupt, and nothing larger than `destination` is ever written. zstd checks the frame's XXH64 content
+    /// checksum when it has one (shard writers always set it).
+    public func decompress(_ frame: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) throws {
         let declared = ZSTD_getFrameContentSize(frame.baseAddress, frame.count)
         if declared == ZSTD_CONTENTSIZE_ERROR {
             throw ZstdError(operation: "decompress", reason: "not a zstd frame (\(frame.count) bytes)")
@@ -61,30 +57,10 @@ public final class ZstdDecompressor {
         if declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != UInt64(destination.count) {
             throw ZstdError(operation: "decompress", reason: "frame declares \(declared) bytes, index says \(destination.count)")
         }
-        ZSTD_DCtx_setParameter(context, ZSTD_d_experimentalParam3 /* ZSTD_d_forceIgnoreChecksum */, verifyingChecksum ? 0 : 1)
-        var status = ZSTD_decompressBegin(context)
-        if ZSTD_isError(status) != 0 { throw ZstdError(operation: "decompress", code: status) }
-        var consumed = 0, produced = 0
-        while true {
-            let need = ZSTD_nextSrcSizeToDecompress(context)
-            if need == 0 { break }
-            guard need <= frame.count - consumed else {
-                throw ZstdError(operation: "decompress", reason: "frame ends early: \(need) more bytes expected at \(consumed) of \(frame.count)")
-            }
-            status = ZSTD_decompressContinue(context, destination.baseAddress.map { $0 + produced }, destination.count - produced,
-                                             frame.baseAddress! + consumed, need)
-            if ZSTD_isError(status) != 0 { throw ZstdError(operation: "decompress", code: status) }
-            consumed += need
-            if status > 0 {
-                produced += status
-                try progress(produced)
-            }
-        }
-        guard consumed == frame.count else {
-            throw ZstdError(operation: "decompress", reason: "\(frame.count - consumed) bytes after the end of the frame")
-        }
-        guard produced == destination.count else {
-            throw ZstdError(operation: "decompress", reason: "frame holds \(produced) bytes, index says \(destination.count)")
+        let got = ZSTD_decompressDCtx(context, destination.baseAddress, destination.count, frame.baseAddress, frame.count)
+        if ZSTD_isError(got) != 0 { throw ZstdError(operation: "decompress", code: got) }
+        guard got == destination.count else {
+            throw ZstdError(operation: "decompress", reason: "frame holds \(got) bytes, index says \(destination.count)")
         }
     }
 

@@ -81,11 +81,22 @@ private func flipByte(inRecord i: Int, of path: String) throws {
     let path = try shard(of: [noise(1000, seed: 1)])
     try flipByte(inRecord: 0, of: path)
     let reader = try ShardReader(path: path)
-    // Verifying readers skip zstd's XXH64 and rely on the SHA-256 alone: it must catch what XXH64 would have.
-    #expect { _ = try reader.payload(at: 0) } throws: { "\($0)".contains("SHA-256 mismatch") }
+    #expect { _ = try reader.payload(at: 0) } throws: { "\($0)".contains("record \"r00\": SHA-256 mismatch") }
     #expect { try reader.forEachPayload([0]) { _, _ in } } throws: { "\($0)".contains("SHA-256 mismatch") }
-    // Unverified reads keep zstd's frame checksum, which catches it too.
+    // Unverified reads still have zstd's XXH64 content checksum.
     #expect { _ = try reader.payload(at: 0, verify: false) } throws: { "\($0)".contains("checksum") }
+}
+
+@Test func indexHoldsEachFramesSHA256AndVersion1IsRefused() throws {
+    let path = try shard(of: [noise(5000, seed: 5), [1, 2, 3]])
+    let bytes = try readFile(path)
+    for e in try ShardReader(path: path).entries {
+        #expect(e.sha256 == Digest.sha256(Array(bytes[e.offset..<e.offset + e.frameLength])))
+    }
+    var version1 = bytes
+    version1[bytes.count - ShardFormat.footerSize + 8] = 1
+    try writeFileAtomically(path, version1)
+    #expect { _ = try ShardReader(path: path) } throws: { "\($0)".contains("version 1") }
 }
 
 @Test func forEachPayloadMatchesPayloadAtInAnyOrder() throws {
@@ -101,6 +112,10 @@ private func flipByte(inRecord i: Int, of path: String) throws {
     }
     #expect(seen == order)
     for i in payloads.indices { #expect(try reader.payload(at: i) == payloads[i]) }
+    // The reader keeps its payload buffers between calls: small ones must not serve larger records later.
+    for call in [[3], [2, 4], [3, 3]] {
+        try reader.forEachPayload(call) { i, payload in #expect(Array(payload) == payloads[i]) }
+    }
 }
 
 @Test func forEachPayloadStopsAtTheCorruptRecordAfterDeliveringTheOnesBefore() throws {
