@@ -26,7 +26,7 @@ extension ShardReader {
         func payload(_ n: Int) -> UnsafeMutableRawBufferPointer {
             UnsafeMutableRawBufferPointer(rebasing: payloads[n % 2].bytes[0..<entries[indices[n]].rawLength])
         }
-        func verified(_ n: Int) -> Bool { hasher?.waitVerified(n) ?? true }
+        func verified(_ n: Int) -> Bool { hasher?.verified(n) ?? true }
         func deliver(_ n: Int) throws {
             guard verified(n) else { throw hashMismatch(entries[indices[n]]) }
             try body(indices[n], UnsafeRawBufferPointer(payload(n)))
@@ -44,55 +44,73 @@ extension ShardReader {
     }
 }
 
-/// A thread that checks frames' SHA-256 in order while the caller decodes them; `waitVerified(n)` gives the
-/// verdict on frame n. Frames are the stored bytes, independent of decoding, so the hasher simply runs
-/// ahead of the decoder, with no hand-off per block.
+/// Checks frames' SHA-256 on a second thread while the caller decodes them; `verified(n)` gives the
+/// verdict on frame n. Frames are the stored bytes, independent of decoding, so the helper simply runs
+/// ahead of the decoder, taking frames in order. When the caller needs a verdict on a frame the helper has
+/// not taken (it started late or is starved on a busy machine), the caller hashes that frame itself rather
+/// than wait for the helper to be scheduled.
 final class FrameHasher: @unchecked Sendable {
     private let frames: [UnsafeRawBufferPointer]
     private let expected: [[UInt8]]
     private let condition = NSCondition()
     // Guarded by `condition`:
-    private var verifiedCount = 0
-    private var mismatchAt: Int?
-    /// The thread still reads frames: `stop` must wait for it.
-    private var running = true
+    /// Frames before this one have been taken, by the helper or the caller.
+    private var taken = 0
+    private var matches: [Bool?]
+    /// The helper is reading a frame: `stop` must wait for it.
+    private var helperHashing = false
     private var stopping = false
 
     init(frames: [UnsafeRawBufferPointer], expected: [[UInt8]]) {
         self.frames = frames
         self.expected = expected
-        let thread = Thread { [self] in hashLoop() }
+        matches = Array(repeating: nil, count: frames.count)
+        let thread = Thread { [self] in helperLoop() }
         thread.name = "shard-frame-hasher"
         thread.start()
     }
 
-    /// Waits until frame `n` is hashed; false if its hash (or an earlier frame's) differs from the index.
-    func waitVerified(_ n: Int) -> Bool {
-        condition.withLock {
-            while verifiedCount <= n && mismatchAt == nil { condition.wait() }
-            return mismatchAt.map { $0 > n } ?? true
+    /// Whether frame `n`'s SHA-256 matches the index. Call in order: 0, 1, 2...
+    func verified(_ n: Int) -> Bool {
+        let hashHere: Bool = condition.withLock {
+            guard taken == n else { return false }
+            taken += 1
+            return true
+        }
+        if hashHere { return check(n) }
+        return condition.withLock {
+            while matches[n] == nil { condition.wait() }
+            return matches[n]!
         }
     }
 
-    /// Stops the thread and waits until it no longer reads any frame (it ends on its own after the last).
+    /// Stops the helper and waits until it no longer reads any frame.
     func stop() {
         condition.withLock {
             stopping = true
-            while running { condition.wait() }
+            while helperHashing { condition.wait() }
         }
     }
 
-    private func hashLoop() {
-        for n in frames.indices {
-            let matches = Digest.sha256(frames[n]) == expected[n]
-            let done = condition.withLock {
-                verifiedCount = n + 1
-                if !matches { mismatchAt = n }
-                if !matches || stopping || n == frames.count - 1 { running = false }
-                condition.broadcast()
-                return !running
+    private func check(_ n: Int) -> Bool {
+        let match = Digest.sha256(frames[n]) == expected[n]
+        condition.withLock {
+            matches[n] = match
+            condition.broadcast()
+        }
+        return match
+    }
+
+    private func helperLoop() {
+        while true {
+            let n: Int? = condition.withLock {
+                helperHashing = !stopping && taken < frames.count
+                if !helperHashing { condition.broadcast(); return nil }
+                taken += 1
+                return taken - 1
             }
-            if done { return }
+            guard let n else { return }
+            if !check(n) { condition.withLock { stopping = true } }
         }
     }
 }
