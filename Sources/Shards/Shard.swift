@@ -339,8 +339,6 @@ public final class ShardReader: @unchecked Sendable {
     }
 }
 
-/// zstd contexts reused across a reader's calls (creating one per record costs an allocation and its
-/// tables' setup), one per thread at a time.
 /// Objects a reader reuses across calls, each lent to one caller at a time: creating a zstd context, or
 /// mapping and faulting in a payload buffer, costs more per call than reading a small record.
 final class ReusePool<Item: AnyObject>: @unchecked Sendable {
