@@ -118,6 +118,29 @@ private func flipByte(inRecord i: Int, of path: String) throws {
     }
 }
 
+@Test func oneReaderServesManyThreadsAtOnce() throws {
+    // Its zstd contexts and payload buffers are pooled: concurrent callers must each get their own.
+    let payloads = (0..<6).map { noise(70_000 * ($0 + 1), seed: UInt64($0) + 20) }
+    let reader = try ShardReader(path: try shard(of: payloads))
+    let failures = NSLock()
+    var wrong = 0
+    DispatchQueue.concurrentPerform(iterations: 24) { n in
+        let ok: Bool
+        if n % 2 == 0 {
+            ok = (try? reader.payload(at: n % 6)) == payloads[n % 6]
+        } else {
+            var all = true
+            let order = [(n + 1) % 6, n % 6, (n + 3) % 6]
+            do {
+                try reader.forEachPayload(order) { i, payload in all = all && Array(payload) == payloads[i] }
+            } catch { all = false }
+            ok = all
+        }
+        if !ok { failures.withLock { wrong += 1 } }
+    }
+    #expect(wrong == 0)
+}
+
 @Test func forEachPayloadStopsAtTheCorruptRecordAfterDeliveringTheOnesBefore() throws {
     let payloads = (0..<5).map { noise(150_000, seed: UInt64($0) + 10) }
     let path = try shard(of: payloads)
