@@ -43,10 +43,11 @@ public enum Digest {
     }
 }
 
-/// An incremental SHA-256, for hashing a file while it is being written.
+/// An incremental SHA-256, for hashing a file while it is being written or a record while it is decoded.
 public struct StreamingSHA256 {
     private var hasher = SHA256()
     public init() {}
     public mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
-    public func finalizeHex() -> String { Digest.hex(Array(hasher.finalize())) }
+    public func finalize() -> [UInt8] { Array(hasher.finalize()) }
+    public func finalizeHex() -> String { Digest.hex(finalize()) }
 }

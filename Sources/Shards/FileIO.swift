@@ -122,3 +122,63 @@ public func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws {
         throw error
     }
 }
+
+/// A read-only memory map of a whole file, for reading parts of it without copying them.
+/// Meant for immutable files (shards are written under a temporary name and renamed): `populate` maps a
+/// range's pages in one system call instead of a fault per 4 KiB page, and turns a file truncated since it was
+/// opened into an error here rather than a SIGBUS later.
+public final class MappedFile: @unchecked Sendable {
+    public let path: String
+    public let bytes: UnsafeRawBufferPointer
+
+    public init(_ file: FileDescriptor, size: Int) throws {
+        path = file.path
+        guard size > 0 else {
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        guard let base = mmap(nil, size, PROT_READ, MAP_SHARED, file.fd, 0), base != MAP_FAILED else {
+            throw FileError.errno(path, "cannot map \(size) bytes")
+        }
+        bytes = UnsafeRawBufferPointer(start: base, count: size)
+    }
+
+    deinit { if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) } }
+
+    /// Maps the pages holding `range` now, so that reading them takes no page faults.
+    public func populate(_ range: Range<Int>) throws {
+        #if os(Linux)
+        guard !range.isEmpty, let base = bytes.baseAddress else { return }
+        let page = Int(getpagesize())
+        let start = range.lowerBound / page * page
+        if madvise(UnsafeMutableRawPointer(mutating: base + start), range.upperBound - start, 22 /* MADV_POPULATE_READ */) != 0 {
+            // EINVAL: a kernel older than 5.14 without the advice; faults will map the pages instead.
+            if errno != EINVAL { throw FileError.errno(path, "cannot map bytes \(range) (was the file truncated?)") }
+        }
+        #endif
+    }
+}
+
+/// Page-aligned anonymous memory for large scratch buffers, mapped in one system call and, from 1 MiB, on
+/// transparent huge pages where the kernel offers them. A fresh 2 MiB buffer otherwise costs 512 page faults:
+/// 1.2 ms here, half as long as decoding a 2 MiB record into it; one huge page costs 0.09 ms.
+public final class PageBuffer: @unchecked Sendable {
+    public let bytes: UnsafeMutableRawBufferPointer
+    private let mappedLength: Int
+
+    public init(byteCount: Int) {
+        let huge = byteCount >= 1 << 20
+        let unit = huge ? 2 << 20 : Int(getpagesize())
+        mappedLength = max(unit, (byteCount + unit - 1) / unit * unit)
+        guard let base = mmap(nil, mappedLength, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              base != MAP_FAILED else { fatalError("out of memory: cannot map \(mappedLength) bytes") }
+        #if os(Linux)
+        // Hints only: a kernel without THP or older than 5.14 refuses them, and pages fault in when written.
+        if huge { _ = madvise(base, mappedLength, 14 /* MADV_HUGEPAGE */) }
+        _ = madvise(base, mappedLength, 23 /* MADV_POPULATE_WRITE */)
+        #endif
+        bytes = UnsafeMutableRawBufferPointer(start: base, count: byteCount)
+    }
+
+    deinit { munmap(bytes.baseAddress, mappedLength) }
+}

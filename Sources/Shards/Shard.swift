@@ -3,19 +3,20 @@ import Glibc
 #endif
 import Foundation
 
-/// The shard file format, version 1 (docs/shard-format.md is the normative spec).
+/// The shard file format, version 2 (docs/shard-format.md is the normative spec).
 ///
 ///     [record frames]   one independent zstd frame per record, in key order
 ///     [metadata frame]  one zstd frame: JSON lines, one canonical object per record, in key order
 ///     [index]           per record: u16 key length, key (UTF-8), u64 offset, u64 frame length,
-///                       u64 raw length, 32-byte SHA-256 of the raw payload
+///                       u64 raw length, 32-byte SHA-256 of the record's frame (its stored bytes)
 ///     [footer]          64 bytes: magic "MFSHARD\0", u32 version, u32 flags, u64 record count,
 ///                       u64 metadata offset, u64 metadata frame length, u64 metadata raw length,
 ///                       u64 index offset, u64 index length
 /// All integers little-endian. No timestamps: equal records give equal bytes.
 public enum ShardFormat {
     public static let magic: [UInt8] = Array("MFSHARD\0".utf8)
-    public static let version: UInt32 = 1
+    /// 2: the index holds each record frame's SHA-256; version 1 held the raw payload's (see the spec).
+    public static let version: UInt32 = 2
     public static let footerSize = 64
     public static let fileExtension = "mgs"
     /// Default size at which a stage's writer starts a new shard.
@@ -38,6 +39,7 @@ public struct ShardIndexEntry: Sendable, Equatable {
     public let offset: Int
     public let frameLength: Int
     public let rawLength: Int
+    /// SHA-256 of the record's zstd frame as stored.
     public let sha256: [UInt8]
 }
 
@@ -110,7 +112,7 @@ public final class ShardWriter {
         let frame = try compressor.compress(payload)
         try emit(frame)
         entries.append(ShardIndexEntry(key: key, offset: offset - frame.count, frameLength: frame.count,
-                                       rawLength: payload.count, sha256: Digest.sha256(payload)))
+                                       rawLength: payload.count, sha256: Digest.sha256(frame)))
         metadataLines += JSONValue.object(fields).canonicalBytes
         metadataLines.append(0x0A)
     }
@@ -202,15 +204,21 @@ public final class ShardSequenceWriter {
 
 // MARK: - Reading
 
-/// Random access to a shard's records. Thread-safe: reads are positional (`pread`).
+/// Random access to a shard's records. Thread-safe: records are read from a read-only mapping of the file.
 public final class ShardReader: @unchecked Sendable {
     public let path: String
     public let entries: [ShardIndexEntry]
     private let file: FileDescriptor
+    /// The whole file, mapped: records are decoded from it in place.
+    private let mapping: MappedFile
     private let metadataOffset: Int
     private let metadataFrameLength: Int
     private let metadataRawLength: Int
     private let keyIndex: [String: Int]
+    /// One context per thread that decodes at the same time.
+    let decompressors = ReusePool<ZstdDecompressor>(keep: 64)
+    /// forEachPayload's two payload buffers, kept for the next call (and freed with the reader).
+    let payloadBuffers = ReusePool<PageBuffer>(keep: 2)
 
     public var count: Int { entries.count }
 
@@ -224,7 +232,10 @@ public final class ShardReader: @unchecked Sendable {
         var footer = ByteReader(try file.read(at: size - ShardFormat.footerSize, count: ShardFormat.footerSize))
         guard footer.bytes(8) == ShardFormat.magic else { throw fail("not a shard: bad magic in the footer") }
         let version = footer.u32()
-        guard version == ShardFormat.version else { throw fail("shard format version \(version); this reader knows \(ShardFormat.version)") }
+        guard version == ShardFormat.version else {
+            throw fail("shard format version \(version); this reader knows \(ShardFormat.version)"
+                       + (version == 1 ? " (version 1 hashed raw payloads; rerun the stage that wrote it)" : ""))
+        }
         _ = footer.u32()
         let count = footer.u64()
         metadataOffset = Int(clamping: footer.u64())
@@ -242,6 +253,7 @@ public final class ShardReader: @unchecked Sendable {
         var entries: [ShardIndexEntry] = []
         entries.reserveCapacity(Int(count))
         var keys: [String: Int] = [:]
+        keys.reserveCapacity(Int(count))
         for i in 0..<Int(count) {
             guard index.remaining >= 2 else { throw fail("corrupt index: ends inside entry \(i)") }
             let keyLength = Int(index.u16())
@@ -257,24 +269,46 @@ public final class ShardReader: @unchecked Sendable {
         }
         self.entries = entries
         keyIndex = keys
+        mapping = try MappedFile(file, size: size)
     }
 
     public func index(of key: String) -> Int? { keyIndex[key] }
 
-    /// The payload of record `i`, decompressed; with `verify`, its SHA-256 is checked against the index.
+    /// The payload of record `i`, decompressed; with `verify`, its frame's SHA-256 is checked against the
+    /// index first (zstd checks the frame's XXH64 content checksum while decoding in any case).
     public func payload(at i: Int, verify: Bool = true) throws -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: entries[i].rawLength) { out, count in
+            try decode(i, into: UnsafeMutableRawBufferPointer(out), verify: verify)
+            count = out.count
+        }
+    }
+
+    /// Decodes record `i` into `destination`, which must hold exactly its raw length (no zero-fill or copy).
+    public func decode(_ i: Int, into destination: UnsafeMutableRawBufferPointer, verify: Bool = true) throws {
         let e = entries[i]
-        let frame = try file.read(at: e.offset, count: e.frameLength)
-        let raw: [UInt8]
+        precondition(destination.count == e.rawLength, "destination must hold exactly the record's raw length")
+        let frame = try frameBytes(e)
+        if verify && Digest.sha256(frame) != e.sha256 { throw hashMismatch(e) }
+        try decompress(e, frame, into: destination)
+    }
+
+    /// A record's compressed frame, in place in the mapped file (no copy).
+    func frameBytes(_ e: ShardIndexEntry) throws -> UnsafeRawBufferPointer {
+        try mapping.populate(e.offset..<e.offset + e.frameLength)
+        return UnsafeRawBufferPointer(rebasing: mapping.bytes[e.offset..<e.offset + e.frameLength])
+    }
+
+    /// Decompresses one record's frame with a pooled context, naming the shard and record in any error.
+    func decompress(_ e: ShardIndexEntry, _ frame: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) throws {
         do {
-            raw = try ZstdDecompressor().decompress(frame, expectedSize: e.rawLength)
+            try decompressors.use { try $0.decompress(frame, into: destination) }
         } catch {
             throw ShardError(path: path, reason: "record \"\(e.key)\": \(error)")
         }
-        if verify && Digest.sha256(raw) != e.sha256 {
-            throw ShardError(path: path, reason: "record \"\(e.key)\": SHA-256 mismatch, the record is corrupt")
-        }
-        return raw
+    }
+
+    func hashMismatch(_ e: ShardIndexEntry) -> ShardError {
+        ShardError(path: path, reason: "record \"\(e.key)\": SHA-256 mismatch, the record is corrupt")
     }
 
     public func payload(forKey key: String, verify: Bool = true) throws -> [UInt8]? {
@@ -287,7 +321,7 @@ public final class ShardReader: @unchecked Sendable {
         let frame = try file.read(at: metadataOffset, count: metadataFrameLength)
         let text: [UInt8]
         do {
-            text = try ZstdDecompressor().decompress(frame, expectedSize: metadataRawLength)
+            text = try decompressors.use { try $0.decompress(frame, expectedSize: metadataRawLength) }
         } catch {
             throw ShardError(path: path, reason: "metadata: \(error)")
         }
@@ -302,6 +336,34 @@ public final class ShardReader: @unchecked Sendable {
             throw ShardError(path: path, reason: "metadata has \(result.count) lines for \(entries.count) records")
         }
         return result
+    }
+}
+
+/// Objects a reader reuses across calls, each lent to one caller at a time: creating a zstd context, or
+/// mapping and faulting in a payload buffer, costs more per call than reading a small record.
+final class ReusePool<Item: AnyObject>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var idle: [Item] = []
+    /// Items beyond this many are freed when given back.
+    private let keep: Int
+
+    init(keep: Int) { self.keep = keep }
+
+    /// An idle item that `fits`, if any.
+    func take(where fits: (Item) -> Bool = { _ in true }) -> Item? {
+        lock.withLock { idle.firstIndex(where: fits).map { idle.remove(at: $0) } }
+    }
+
+    func giveBack(_ item: Item) {
+        lock.withLock { if idle.count < keep { idle.append(item) } }
+    }
+}
+
+extension ReusePool where Item == ZstdDecompressor {
+    func use<T>(_ body: (ZstdDecompressor) throws -> T) rethrows -> T {
+        let zstd = take() ?? ZstdDecompressor()
+        defer { giveBack(zstd) }
+        return try body(zstd)
     }
 }
 
@@ -325,7 +387,11 @@ struct ByteReader {
         defer { position += n }
         return Array(data[position..<position + n])
     }
-    mutating func u16() -> UInt16 { UInt16(bytes(2)[0]) | UInt16(data[position - 1]) << 8 }
-    mutating func u32() -> UInt32 { bytes(4).reversed().reduce(0) { $0 << 8 | UInt32($1) } }
-    mutating func u64() -> UInt64 { bytes(8).reversed().reduce(0) { $0 << 8 | UInt64($1) } }
+    mutating func u16() -> UInt16 { integer() }
+    mutating func u32() -> UInt32 { integer() }
+    mutating func u64() -> UInt64 { integer() }
+    private mutating func integer<T: FixedWidthInteger>() -> T {
+        defer { position += MemoryLayout<T>.size }
+        return data.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: position, as: T.self)) }
+    }
 }

@@ -45,22 +45,31 @@ public final class ZstdDecompressor {
 
     deinit { ZSTD_freeDCtx(context) }
 
-    /// Decompresses one frame whose decompressed size must equal `expectedSize` (from the shard index):
-    /// a frame that claims or yields another size is corrupt, and no larger buffer is ever allocated.
-    public func decompress(_ frame: UnsafeRawBufferPointer, expectedSize: Int) throws -> [UInt8] {
+    /// Decompresses one frame straight into `destination` (no zero-filled array, no copy), whose size must be
+    /// the frame's content size (from the shard index): a frame that declares or yields another size is
+    /// corrupt, and nothing larger than `destination` is ever written. zstd checks the frame's XXH64 content
+    /// checksum when it has one (shard writers always set it).
+    public func decompress(_ frame: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) throws {
         let declared = ZSTD_getFrameContentSize(frame.baseAddress, frame.count)
-        if declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != UInt64(expectedSize) {
-            throw ZstdError(operation: "decompress", reason: "frame declares \(declared) bytes, index says \(expectedSize)")
+        if declared == ZSTD_CONTENTSIZE_ERROR {
+            throw ZstdError(operation: "decompress", reason: "not a zstd frame (\(frame.count) bytes)")
         }
-        var output = [UInt8](repeating: 0, count: expectedSize)
-        let got = output.withUnsafeMutableBytes { out in
-            ZSTD_decompressDCtx(context, out.baseAddress, expectedSize, frame.baseAddress, frame.count)
+        if declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != UInt64(destination.count) {
+            throw ZstdError(operation: "decompress", reason: "frame declares \(declared) bytes, index says \(destination.count)")
         }
+        let got = ZSTD_decompressDCtx(context, destination.baseAddress, destination.count, frame.baseAddress, frame.count)
         if ZSTD_isError(got) != 0 { throw ZstdError(operation: "decompress", code: got) }
-        guard got == expectedSize else {
-            throw ZstdError(operation: "decompress", reason: "frame holds \(got) bytes, index says \(expectedSize)")
+        guard got == destination.count else {
+            throw ZstdError(operation: "decompress", reason: "frame holds \(got) bytes, index says \(destination.count)")
         }
-        return output
+    }
+
+    /// Decompresses one frame of `expectedSize` bytes into a new array (see `decompress(_:into:)`).
+    public func decompress(_ frame: UnsafeRawBufferPointer, expectedSize: Int) throws -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: expectedSize) { out, count in
+            try decompress(frame, into: UnsafeMutableRawBufferPointer(out))
+            count = expectedSize
+        }
     }
 
     public func decompress(_ frame: [UInt8], expectedSize: Int) throws -> [UInt8] {

@@ -52,6 +52,106 @@ private func temporaryDirectory() throws -> String {
     #expect(throws: ShardError.self) { _ = try reader.payload(at: 0) }
 }
 
+/// Bytes zstd cannot compress (so they are stored as a raw block, where a flipped byte still decodes).
+private func noise(_ count: Int, seed: UInt64) -> [UInt8] {
+    var state = seed | 1
+    return (0..<count).map { _ in
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return UInt8(truncatingIfNeeded: state >> 24)
+    }
+}
+
+/// A shard of records "r00"... with the given payloads; returns its path.
+private func shard(of payloads: [[UInt8]]) throws -> String {
+    let dir = try temporaryDirectory()
+    let writer = try ShardWriter(directory: dir)
+    for (i, payload) in payloads.enumerated() { try writer.append(key: String(format: "r%02d", i), payload: payload) }
+    return "\(dir)/\(try writer.finish().name)"
+}
+
+/// Flips one byte in the middle of record `i`'s frame (inside its raw block for noise payloads).
+private func flipByte(inRecord i: Int, of path: String) throws {
+    let e = try ShardReader(path: path).entries[i]
+    var bytes = try readFile(path)
+    bytes[e.offset + e.frameLength / 2] ^= 0x01
+    try writeFileAtomically(path, bytes)
+}
+
+@Test func flippedByteThatStillDecodesIsCaughtBySHA256() throws {
+    let path = try shard(of: [noise(1000, seed: 1)])
+    try flipByte(inRecord: 0, of: path)
+    let reader = try ShardReader(path: path)
+    #expect { _ = try reader.payload(at: 0) } throws: { "\($0)".contains("record \"r00\": SHA-256 mismatch") }
+    #expect { try reader.forEachPayload([0]) { _, _ in } } throws: { "\($0)".contains("SHA-256 mismatch") }
+    // Unverified reads still have zstd's XXH64 content checksum.
+    #expect { _ = try reader.payload(at: 0, verify: false) } throws: { "\($0)".contains("checksum") }
+}
+
+@Test func indexHoldsEachFramesSHA256AndVersion1IsRefused() throws {
+    let path = try shard(of: [noise(5000, seed: 5), [1, 2, 3]])
+    let bytes = try readFile(path)
+    for e in try ShardReader(path: path).entries {
+        #expect(e.sha256 == Digest.sha256(Array(bytes[e.offset..<e.offset + e.frameLength])))
+    }
+    var version1 = bytes
+    version1[bytes.count - ShardFormat.footerSize + 8] = 1
+    try writeFileAtomically(path, version1)
+    #expect { _ = try ShardReader(path: path) } throws: { "\($0)".contains("version 1") }
+}
+
+@Test func forEachPayloadMatchesPayloadAtInAnyOrder() throws {
+    // Multi-block records (zstd blocks are at most 128 KiB), an empty one, compressible and not.
+    let payloads = [noise(300_000, seed: 2), [], (0..<500_000).map { UInt8(truncatingIfNeeded: $0 / 3) },
+                    noise(17, seed: 3), noise(200_000, seed: 4) + [UInt8](repeating: 7, count: 400_000)]
+    let reader = try ShardReader(path: try shard(of: payloads))
+    let order = [4, 1, 0, 2, 3, 0]
+    var seen: [Int] = []
+    try reader.forEachPayload(order) { i, payload in
+        seen.append(i)
+        #expect(Array(payload) == payloads[i])
+    }
+    #expect(seen == order)
+    for i in payloads.indices { #expect(try reader.payload(at: i) == payloads[i]) }
+    // The reader keeps its payload buffers between calls: small ones must not serve larger records later.
+    for call in [[3], [2, 4], [3, 3]] {
+        try reader.forEachPayload(call) { i, payload in #expect(Array(payload) == payloads[i]) }
+    }
+}
+
+@Test func oneReaderServesManyThreadsAtOnce() throws {
+    // Its zstd contexts and payload buffers are pooled: concurrent callers must each get their own.
+    let payloads = (0..<6).map { noise(70_000 * ($0 + 1), seed: UInt64($0) + 20) }
+    let reader = try ShardReader(path: try shard(of: payloads))
+    let failures = NSLock()
+    var wrong = 0
+    DispatchQueue.concurrentPerform(iterations: 24) { n in
+        let ok: Bool
+        if n % 2 == 0 {
+            ok = (try? reader.payload(at: n % 6)) == payloads[n % 6]
+        } else {
+            var all = true
+            let order = [(n + 1) % 6, n % 6, (n + 3) % 6]
+            do {
+                try reader.forEachPayload(order) { i, payload in all = all && Array(payload) == payloads[i] }
+            } catch { all = false }
+            ok = all
+        }
+        if !ok { failures.withLock { wrong += 1 } }
+    }
+    #expect(wrong == 0)
+}
+
+@Test func forEachPayloadStopsAtTheCorruptRecordAfterDeliveringTheOnesBefore() throws {
+    let payloads = (0..<5).map { noise(150_000, seed: UInt64($0) + 10) }
+    let path = try shard(of: payloads)
+    try flipByte(inRecord: 3, of: path)
+    var delivered: [Int] = []
+    #expect {
+        try ShardReader(path: path).forEachPayload(Array(0..<5)) { i, _ in delivered.append(i) }
+    } throws: { "\($0)".contains("record \"r03\": SHA-256 mismatch") }
+    #expect(delivered == [0, 1, 2])
+}
+
 @Test func imagePayloadRoundTripsWithDifferenceFilter() throws {
     let w = 13, h = 7
     let samples = (0..<(w * h)).map { UInt16(($0 * 977) % 4096) }
