@@ -139,13 +139,13 @@ public enum Edges {
         while x + 17 <= w {
             let gx = load16(s + x + 1) - load16(s + x - 1)
             let gy = (load16(d + x - 1) + load16(d + x + 1)) + 2 * load16(d + x)
-            store16((gx * gx + gy * gy).squareRoot(), out + x)
+            store16(multiplyAdd(gy * gy, gx, gx).squareRoot(), out + x)
             x += 16
         }
         func scalar(_ x: Int) {
             let l = max(x - 1, 0), r = min(x + 1, w - 1)
             let gx = s[r] - s[l], gy = (d[l] + d[r]) + 2 * d[x]
-            out[x] = (gx * gx + gy * gy).squareRoot()
+            out[x] = multiplyAdd(gy * gy, gx, gx).squareRoot()
         }
         while x < w - 1 {
             scalar(x)
@@ -281,12 +281,27 @@ public enum Edges {
     }
 }
 
-@inline(__always) func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+/// Whether `multiplyAdd` fuses: only where the build targets hardware FMA (MAMMOFLOW_FMA, see Package.swift),
+/// since a fused multiply-add without the instruction is a slow library call.
+#if MAMMOFLOW_FMA
+let fusesMultiplyAdd = true
+#else
+let fusesMultiplyAdd = false
+#endif
+
+/// acc + a * b, with one rounding where `fusesMultiplyAdd`, else a multiply then an add. Paths that must agree
+/// (a vector body and its scalar tail, paired and single smoothed rows) all go through these, so a pixel's
+/// value does not depend on which path computed it.
+@inline(__always) func multiplyAdd(_ acc: Float, _ a: Float, _ b: Float) -> Float {
+    fusesMultiplyAdd ? acc.addingProduct(a, b) : acc + a * b
 }
 
-@inline(__always) func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+@inline(__always) func multiplyAdd<Lanes: SIMD>(_ acc: Lanes, _ a: Float, _ b: Lanes) -> Lanes where Lanes.Scalar == Float {
+    fusesMultiplyAdd ? acc.addingProduct(a, b) : acc + a * b
+}
+
+@inline(__always) func multiplyAdd<Lanes: SIMD>(_ acc: Lanes, _ a: Lanes, _ b: Lanes) -> Lanes where Lanes.Scalar == Float {
+    fusesMultiplyAdd ? acc.addingProduct(a, b) : acc + a * b
 }
 
 @inline(__always) func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
@@ -397,25 +412,25 @@ struct SmoothedRows {
         let rows = window + r
         plan.taps.withUnsafeBufferPointer { g in
             var x = 0
-            while x + 8 <= w {
-                var lo = load8(rows[0] + x), hi = load8(rows[1] + x)
+            while x + 16 <= w {
+                var lo = load16(rows[0] + x), hi = load16(rows[1] + x)
                 var sum0 = g[0] * lo, sum1 = g[0] * hi
                 for k in 1...r {
-                    let nextLo = load8(rows[-k] + x), nextHi = load8(rows[1 + k] + x)
-                    sum0 += g[k] * (nextLo + hi)
-                    sum1 += g[k] * (lo + nextHi)
+                    let nextLo = load16(rows[-k] + x), nextHi = load16(rows[1 + k] + x)
+                    sum0 = multiplyAdd(sum0, g[k], nextLo + hi)
+                    sum1 = multiplyAdd(sum1, g[k], lo + nextHi)
                     lo = nextLo
                     hi = nextHi
                 }
-                store8(sum0 * scale0, first + x)
-                store8(sum1 * scale1, second + x)
-                x += 8
+                store16(sum0 * scale0, first + x)
+                store16(sum1 * scale1, second + x)
+                x += 16
             }
             while x < w {
                 var sum0 = g[0] * rows[0][x], sum1 = g[0] * rows[1][x]
                 for k in 1...r {
-                    sum0 += g[k] * (rows[-k][x] + rows[k][x])
-                    sum1 += g[k] * (rows[1 - k][x] + rows[1 + k][x])
+                    sum0 = multiplyAdd(sum0, g[k], rows[-k][x] + rows[k][x])
+                    sum1 = multiplyAdd(sum1, g[k], rows[1 - k][x] + rows[1 + k][x])
                 }
                 first[x] = sum0 * scale0
                 second[x] = sum1 * scale1
@@ -436,9 +451,9 @@ struct SmoothedRows {
                 let up = y - k >= 0 ? horizontal(y - k) : nil
                 let down = y + k < h ? horizontal(y + k) : nil
                 if let up, let down {
-                    for x in 0..<w { out[x] += g[k] * (up[x] + down[x]) }
+                    for x in 0..<w { out[x] = multiplyAdd(out[x], g[k], up[x] + down[x]) }
                 } else if let one = up ?? down {
-                    for x in 0..<w { out[x] += g[k] * one[x] }
+                    for x in 0..<w { out[x] = multiplyAdd(out[x], g[k], one[x]) }
                 }
             }
         }
@@ -457,13 +472,13 @@ struct SmoothedRows {
                 var x = 0
                 while x + 16 <= w {
                     var sum = g[0] * load16(line + x)
-                    for k in 1...r { sum += g[k] * (load16(line + x - k) + load16(line + x + k)) }
+                    for k in 1...r { sum = multiplyAdd(sum, g[k], load16(line + x - k) + load16(line + x + k)) }
                     store16(sum * load16(norm.baseAddress! + x), out + x)
                     x += 16
                 }
                 while x < w {
                     var sum = g[0] * line[x]
-                    for k in 1...r { sum += g[k] * (line[x - k] + line[x + k]) }
+                    for k in 1...r { sum = multiplyAdd(sum, g[k], line[x - k] + line[x + k]) }
                     out[x] = sum * norm[x]
                     x += 1
                 }
