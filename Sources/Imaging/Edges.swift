@@ -183,11 +183,14 @@ public enum Edges {
             while start < w - 1 {
                 let count = min(16, w - 1 - start)
                 defer { start += count }
-                // Most of an image is flat: skip sixteen pixels at a time when none can reach `low`.
-                if count == 16, low > 0, !anyReaches(mid + start, low) { continue }
-                // The block's candidates as a bit mask, visited without a data-dependent branch per pixel.
+                // The block's candidates as a bit mask, visited without a data-dependent branch per pixel;
+                // most of an image is flat, so most blocks have none and are skipped at once.
                 var candidates: UInt32 = 0
-                for lane in 0..<count { candidates |= (mid[start + lane] >= low ? 1 : 0) << UInt32(lane) }
+                if count == 16, low > 0 {
+                    candidates = reachingLanes(mid + start, low)
+                } else {
+                    for lane in 0..<count { candidates |= (mid[start + lane] >= low ? 1 : 0) << UInt32(lane) }
+                }
                 while candidates != 0 {
                     let x = start + candidates.trailingZeroBitCount
                     candidates &= candidates - 1
@@ -269,16 +272,14 @@ public enum Edges {
     }
 }
 
-/// Whether any of the 16 non-negative floats at `p` reaches `bound` (> 0). Their bit patterns order like
-/// the values, so this is branch-free integer arithmetic that vectorises (value >= bound exactly when
-/// bound - 1 - value borrows); a float compare on SIMD16 is not vectorised by the compiler.
-@inline(__always) func anyReaches(_ p: UnsafePointer<Float>, _ bound: Float) -> Bool {
-    let limit = bound.bitPattern
-    return UnsafeRawPointer(p).withMemoryRebound(to: UInt32.self, capacity: 16) { bits in
-        var reaching: UInt32 = 0
-        for k in 0..<16 { reaching |= (limit &- 1 &- bits[k]) >> 31 }
-        return reaching != 0
-    }
+/// Which of the 16 non-negative floats at `p` reach `bound` (> 0): bit k set when p[k] >= bound. Their bit
+/// patterns order like the values, so this is integer arithmetic in two registers (value >= bound exactly when
+/// bound - 1 - value borrows, setting the sign bit), each lane's bit then weighed by its place and summed.
+@inline(__always) func reachingLanes(_ p: UnsafePointer<Float>, _ bound: Float) -> UInt32 {
+    let places = SIMD16<UInt32>(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+    let bits = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<UInt32>.self)
+    let borrows = (SIMD16(repeating: bound.bitPattern &- 1) &- bits) &>> 31
+    return (borrows &* places).wrappedSum()
 }
 
 /// Whether `multiplyAdd` fuses: only where the build targets hardware FMA (MAMMOFLOW_FMA, see Package.swift),
