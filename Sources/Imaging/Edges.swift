@@ -177,39 +177,29 @@ public enum Edges {
             guard y >= rows.lowerBound else { continue }
             let up = magnitudeRows(y - 1), mid = magnitudeRows(y), down = magnitudeRows(y + 1)
             let above = smoothed.row(y - 1), row = smoothed.row(y), below = smoothed.row(y + 1)
+            let neighbours = SuppressionRows(above: above, row: row, below: below, up: up, mid: mid, down: down, width: w)
             let out = marks + y * w
             out.initialize(repeating: 0, count: w)
             var start = 1
             while start < w - 1 {
                 let count = min(16, w - 1 - start)
                 defer { start += count }
-                // The block's candidates as a bit mask, visited without a data-dependent branch per pixel;
-                // most of an image is flat, so most blocks have none and are skipped at once.
-                var candidates: UInt32 = 0
+                // The block's local maxima as a bit mask. Most of an image is flat: most blocks have no
+                // candidate (magnitude reaching `low`) and are skipped at once. Full blocks are suppressed
+                // eight lanes at a time, the last one of a row pixel by pixel; both round alike.
+                var kept: UInt32 = 0
                 if count == 16, low > 0 {
-                    candidates = reachingLanes(mid + start, low)
+                    let candidates = reachingLanes(mid + start, low)
+                    guard candidates != 0 else { continue }
+                    if candidates & 0xff != 0 { kept = neighbours.localMaxima(lanesFrom: start, reaching: low) }
+                    if candidates >> 8 != 0 { kept |= neighbours.localMaxima(lanesFrom: start + 8, reaching: low) << 8 }
                 } else {
-                    for lane in 0..<count { candidates |= (mid[start + lane] >= low ? 1 : 0) << UInt32(lane) }
+                    for x in start..<start + count where mid[x] >= low && neighbours.isLocalMaximum(x) { kept |= 1 << UInt32(x - start) }
                 }
-                while candidates != 0 {
-                    let x = start + candidates.trailingZeroBitCount
-                    candidates &= candidates - 1
-                    let m = mid[x]
-                    let (ix, iy) = gradient(above, row, below, x, width: w)
-                    let ax = abs(ix), ay = abs(iy)
-                    // Along the gradient: one row ahead (behind), and the column step sx. The diagonal neighbour
-                    // weighs t = the smaller over the larger component; the other weight goes to the axis
-                    // neighbour, in the next row when the gradient is steep, else in this row.
-                    let sx = ix >= 0 ? 1 : -1
-                    let ahead = iy >= 0 ? down : up, behind = iy >= 0 ? up : down
-                    let steep = ay >= ax
-                    let larger = max(ax, ay)
-                    let t = larger == 0 ? 0 : min(ax, ay) / larger
-                    let axisAhead = steep ? ahead[x] : mid[x + sx], axisBehind = steep ? behind[x] : mid[x - sx]
-                    let forward = t * ahead[x + sx] + (1 - t) * axisAhead
-                    let backward = t * behind[x - sx] + (1 - t) * axisBehind
-                    guard m >= forward && m >= backward else { continue }
-                    if m >= high {
+                while kept != 0 {
+                    let x = start + kept.trailingZeroBitCount
+                    kept &= kept - 1
+                    if mid[x] >= high {
                         out[x] = 2
                         strong.append(y * w + x)
                     } else {
@@ -341,6 +331,64 @@ struct GaussianPlan: @unchecked Sendable {
         taps = Array(kernel[r...])
         columnNorm = norms(width)
         rowNorm = norms(height).map { $0 / Float(maxValue) }
+    }
+}
+
+/// The rows non-maximum suppression of one row reads: smoothed rows above, at and below it (for the
+/// gradient's direction) and the Sobel magnitudes of the same three rows.
+struct SuppressionRows {
+    let above: UnsafePointer<Float>, row: UnsafePointer<Float>, below: UnsafePointer<Float>
+    let up: UnsafePointer<Float>, mid: UnsafePointer<Float>, down: UnsafePointer<Float>
+    let width: Int
+
+    /// Whether pixel x's magnitude reaches both neighbours along its gradient, each interpolated between
+    /// the axis neighbour and the diagonal one (columns clamped at the borders).
+    func isLocalMaximum(_ x: Int) -> Bool {
+        let m = mid[x]
+        let (ix, iy) = Edges.gradient(above, row, below, x, width: width)
+        let ax = abs(ix), ay = abs(iy)
+        // Along the gradient: one row ahead (behind), and the column step sx. The diagonal neighbour
+        // weighs t = the smaller over the larger component; the other weight goes to the axis
+        // neighbour, in the next row when the gradient is steep, else in this row.
+        let sx = ix >= 0 ? 1 : -1
+        let ahead = iy >= 0 ? down : up, behind = iy >= 0 ? up : down
+        let steep = ay >= ax
+        let larger = max(ax, ay)
+        let t = larger == 0 ? 0 : min(ax, ay) / larger
+        let axisAhead = steep ? ahead[x] : mid[x + sx], axisBehind = steep ? behind[x] : mid[x - sx]
+        let forward = t * ahead[x + sx] + (1 - t) * axisAhead
+        let backward = t * behind[x - sx] + (1 - t) * axisBehind
+        return m >= forward && m >= backward
+    }
+
+    /// `isLocalMaximum` and a magnitude reaching `low` for the eight pixels from x (1 <= x, x + 8 < width, so
+    /// no column is clamped) as a bit mask: the same operations in the same order on every lane, each
+    /// choice (row ahead, column step, steep or not) a select instead of a branch.
+    func localMaxima(lanesFrom x: Int, reaching low: Float) -> UInt32 {
+        typealias Lanes = SIMD8<Float>
+        @inline(__always) func at(_ p: UnsafePointer<Float>, _ dx: Int) -> Lanes { UnsafeRawPointer(p + x + dx).loadUnaligned(as: Lanes.self) }
+        @inline(__always) func pick(_ choice: SIMDMask<SIMD8<Int32>>, _ yes: Lanes, _ no: Lanes) -> Lanes { no.replacing(with: yes, where: choice) }
+        // Sobel as `Edges.gradient`: s = (above + below) + 2 row, d = below - above, per column.
+        @inline(__always) func s(_ dx: Int) -> Lanes { (at(above, dx) + at(below, dx)) + 2 * at(row, dx) }
+        @inline(__always) func d(_ dx: Int) -> Lanes { at(below, dx) - at(above, dx) }
+        let ix = s(1) - s(-1), iy = (d(-1) + d(1)) + 2 * d(0)
+        let ax = pick(ix .< 0, -ix, ix), ay = pick(iy .< 0, -iy, iy)
+        let right = ix .>= 0, downward = iy .>= 0, steep = ay .>= ax
+        let larger = pointwiseMax(ax, ay)
+        let t = pick(larger .== 0, Lanes(repeating: 0), pointwiseMin(ax, ay) / larger)
+        let upL = at(up, -1), upC = at(up, 0), upR = at(up, 1)
+        let downL = at(down, -1), downC = at(down, 0), downR = at(down, 1)
+        let midL = at(mid, -1), m = at(mid, 0), midR = at(mid, 1)
+        // ahead[x + sx], behind[x - sx], and the axis neighbours ahead and behind.
+        let aheadDiagonal = pick(downward, pick(right, downR, downL), pick(right, upR, upL))
+        let behindDiagonal = pick(downward, pick(right, upL, upR), pick(right, downL, downR))
+        let axisAhead = pick(steep, pick(downward, downC, upC), pick(right, midR, midL))
+        let axisBehind = pick(steep, pick(downward, upC, downC), pick(right, midL, midR))
+        let forward = t * aheadDiagonal + (1 - t) * axisAhead
+        let backward = t * behindDiagonal + (1 - t) * axisBehind
+        let kept = (m .>= low) .& (m .>= forward) .& (m .>= backward)
+        let places = SIMD8<UInt32>(1, 2, 4, 8, 16, 32, 64, 128)
+        return SIMD8<UInt32>(repeating: 0).replacing(with: places, where: kept).wrappedSum()
     }
 }
 
