@@ -9,6 +9,17 @@ let stageNames = ["crop", "decode", "downscale", "folds", "ingest", "pectoral", 
 
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
+/// Vector loops (eight float lanes) compiled for AVX2 + FMA on x86-64 (x86-64-v3: every x86 server and desktop
+/// CPU since about 2015), so a lane group is one register; MAMMOFLOW_PORTABLE=1 at build time turns it off.
+let portable = Context.environment["MAMMOFLOW_PORTABLE"] == "1"
+#if arch(x86_64)
+let vectorised: [SwiftSetting] = portable ? v5 : v5 + [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma"]), .define("MAMMOFLOW_FMA")]
+#elseif arch(arm64)
+let vectorised: [SwiftSetting] = v5 + [.define("MAMMOFLOW_FMA")]
+#else
+let vectorised = v5
+#endif
+
 func systemLibrary(_ name: String, _ pkg: String, _ apt: String) -> Target {
     .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkg, providers: [.apt([apt])])
 }
@@ -32,7 +43,7 @@ let package = Package(
 
         .target(name: "Shards", dependencies: ["CZstd", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: v5),
         .target(name: "DICOM", dependencies: ["COpenJPEG", "CZstd", "CZlib"], swiftSettings: v5),
-        .target(name: "Imaging", dependencies: ["CPNG", "Shards"], swiftSettings: v5),
+        .target(name: "Imaging", dependencies: ["CPNG", "Shards"], swiftSettings: vectorised),
         .target(name: "Neural", dependencies: ["CBLAS", "Shards"], swiftSettings: v5),
         .target(name: "Validation", dependencies: ["Imaging", "Shards"], swiftSettings: v5),
         .target(name: "Synthesis", dependencies: ["DICOM", "Imaging", "Shards", "Stages"], swiftSettings: v5),

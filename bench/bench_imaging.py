@@ -9,8 +9,9 @@ wedge, a burned-in label, speckle):
             scikit-image pipeline (canny, sobel, hough_line, hough_line_peaks) and vs OpenCV GaussianBlur +
             Canny + HoughLinesP, 1 thread each
   downscale ours 1/4 exact block mean of a 3328x4096 16-bit image vs cv2.resize INTER_AREA, 2 threads each
-Ours is timed in-process by `mammoflow imaging-bench` (best of N, PNG reading excluded), the peers here the
-same way (best of N), so both sides measure the step alone.
+Ours is timed in-process by `mammoflow imaging-bench` (best of N, PNG reading excluded; for pectoral also the
+copy of the input each run fills, which the stage does not make: it fills the decoded pixels in place), the
+peers here the same way (best of N), so both sides measure the step alone.
 """
 import json
 import os

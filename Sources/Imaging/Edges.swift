@@ -139,13 +139,13 @@ public enum Edges {
         while x + 17 <= w {
             let gx = load16(s + x + 1) - load16(s + x - 1)
             let gy = (load16(d + x - 1) + load16(d + x + 1)) + 2 * load16(d + x)
-            store16((gx * gx + gy * gy).squareRoot(), out + x)
+            store16(multiplyAdd(gy * gy, gx, gx).squareRoot(), out + x)
             x += 16
         }
         func scalar(_ x: Int) {
             let l = max(x - 1, 0), r = min(x + 1, w - 1)
             let gx = s[r] - s[l], gy = (d[l] + d[r]) + 2 * d[x]
-            out[x] = (gx * gx + gy * gy).squareRoot()
+            out[x] = multiplyAdd(gy * gy, gx, gx).squareRoot()
         }
         while x < w - 1 {
             scalar(x)
@@ -177,36 +177,29 @@ public enum Edges {
             guard y >= rows.lowerBound else { continue }
             let up = magnitudeRows(y - 1), mid = magnitudeRows(y), down = magnitudeRows(y + 1)
             let above = smoothed.row(y - 1), row = smoothed.row(y), below = smoothed.row(y + 1)
+            let neighbours = SuppressionRows(above: above, row: row, below: below, up: up, mid: mid, down: down, width: w)
             let out = marks + y * w
             out.initialize(repeating: 0, count: w)
             var start = 1
             while start < w - 1 {
                 let count = min(16, w - 1 - start)
                 defer { start += count }
-                // Most of an image is flat: skip sixteen pixels at a time when none can reach `low`.
-                if count == 16, low > 0, !anyReaches(mid + start, low) { continue }
-                // The block's candidates as a bit mask, visited without a data-dependent branch per pixel.
-                var candidates: UInt32 = 0
-                for lane in 0..<count { candidates |= (mid[start + lane] >= low ? 1 : 0) << UInt32(lane) }
-                while candidates != 0 {
-                    let x = start + candidates.trailingZeroBitCount
-                    candidates &= candidates - 1
-                    let m = mid[x]
-                    let (ix, iy) = gradient(above, row, below, x, width: w)
-                    let ax = abs(ix), ay = abs(iy)
-                    // Along the gradient: one row ahead (behind), and the column step sx. The diagonal neighbour
-                    // weighs t = the smaller over the larger component; the other weight goes to the axis
-                    // neighbour, in the next row when the gradient is steep, else in this row.
-                    let sx = ix >= 0 ? 1 : -1
-                    let ahead = iy >= 0 ? down : up, behind = iy >= 0 ? up : down
-                    let steep = ay >= ax
-                    let larger = max(ax, ay)
-                    let t = larger == 0 ? 0 : min(ax, ay) / larger
-                    let axisAhead = steep ? ahead[x] : mid[x + sx], axisBehind = steep ? behind[x] : mid[x - sx]
-                    let forward = t * ahead[x + sx] + (1 - t) * axisAhead
-                    let backward = t * behind[x - sx] + (1 - t) * axisBehind
-                    guard m >= forward && m >= backward else { continue }
-                    if m >= high {
+                // The block's local maxima as a bit mask. Most of an image is flat: most blocks have no
+                // candidate (magnitude reaching `low`) and are skipped at once. Full blocks are suppressed
+                // eight lanes at a time, the last one of a row pixel by pixel; both round alike.
+                var kept: UInt32 = 0
+                if count == 16, low > 0 {
+                    let candidates = reachingLanes(mid + start, low)
+                    guard candidates != 0 else { continue }
+                    if candidates & 0xff != 0 { kept = neighbours.localMaxima(lanesFrom: start, reaching: low) }
+                    if candidates >> 8 != 0 { kept |= neighbours.localMaxima(lanesFrom: start + 8, reaching: low) << 8 }
+                } else {
+                    for x in start..<start + count where mid[x] >= low && neighbours.isLocalMaximum(x) { kept |= 1 << UInt32(x - start) }
+                }
+                while kept != 0 {
+                    let x = start + kept.trailingZeroBitCount
+                    kept &= kept - 1
+                    if mid[x] >= high {
                         out[x] = 2
                         strong.append(y * w + x)
                     } else {
@@ -269,24 +262,37 @@ public enum Edges {
     }
 }
 
-/// Whether any of the 16 non-negative floats at `p` reaches `bound` (> 0). Their bit patterns order like
-/// the values, so this is branch-free integer arithmetic that vectorises (value >= bound exactly when
-/// bound - 1 - value borrows); a float compare on SIMD16 is not vectorised by the compiler.
-@inline(__always) func anyReaches(_ p: UnsafePointer<Float>, _ bound: Float) -> Bool {
-    let limit = bound.bitPattern
-    return UnsafeRawPointer(p).withMemoryRebound(to: UInt32.self, capacity: 16) { bits in
-        var reaching: UInt32 = 0
-        for k in 0..<16 { reaching |= (limit &- 1 &- bits[k]) >> 31 }
-        return reaching != 0
-    }
+/// Which of the 16 non-negative floats at `p` reach `bound` (> 0): bit k set when p[k] >= bound. Their bit
+/// patterns order like the values, so this is integer arithmetic in two registers (value >= bound exactly when
+/// bound - 1 - value borrows, setting the sign bit), each lane's bit then weighed by its place and summed.
+@inline(__always) func reachingLanes(_ p: UnsafePointer<Float>, _ bound: Float) -> UInt32 {
+    let places = SIMD16<UInt32>(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+    let bits = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<UInt32>.self)
+    let borrows = (SIMD16(repeating: bound.bitPattern &- 1) &- bits) &>> 31
+    return (borrows &* places).wrappedSum()
 }
 
-@inline(__always) func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+/// Whether `multiplyAdd` fuses: only where the build targets hardware FMA (MAMMOFLOW_FMA, see Package.swift),
+/// since a fused multiply-add without the instruction is a slow library call.
+#if MAMMOFLOW_FMA
+let fusesMultiplyAdd = true
+#else
+let fusesMultiplyAdd = false
+#endif
+
+/// acc + a * b, with one rounding where `fusesMultiplyAdd`, else a multiply then an add. Paths that must agree
+/// (a vector body and its scalar tail, paired and single smoothed rows) all go through these, so a pixel's
+/// value does not depend on which path computed it.
+@inline(__always) func multiplyAdd(_ acc: Float, _ a: Float, _ b: Float) -> Float {
+    fusesMultiplyAdd ? acc.addingProduct(a, b) : acc + a * b
 }
 
-@inline(__always) func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+@inline(__always) func multiplyAdd<Lanes: SIMD>(_ acc: Lanes, _ a: Float, _ b: Lanes) -> Lanes where Lanes.Scalar == Float {
+    fusesMultiplyAdd ? acc.addingProduct(a, b) : acc + a * b
+}
+
+@inline(__always) func multiplyAdd<Lanes: SIMD>(_ acc: Lanes, _ a: Lanes, _ b: Lanes) -> Lanes where Lanes.Scalar == Float {
+    fusesMultiplyAdd ? acc.addingProduct(a, b) : acc + a * b
 }
 
 @inline(__always) func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
@@ -325,6 +331,64 @@ struct GaussianPlan: @unchecked Sendable {
         taps = Array(kernel[r...])
         columnNorm = norms(width)
         rowNorm = norms(height).map { $0 / Float(maxValue) }
+    }
+}
+
+/// The rows non-maximum suppression of one row reads: smoothed rows above, at and below it (for the
+/// gradient's direction) and the Sobel magnitudes of the same three rows.
+struct SuppressionRows {
+    let above: UnsafePointer<Float>, row: UnsafePointer<Float>, below: UnsafePointer<Float>
+    let up: UnsafePointer<Float>, mid: UnsafePointer<Float>, down: UnsafePointer<Float>
+    let width: Int
+
+    /// Whether pixel x's magnitude reaches both neighbours along its gradient, each interpolated between
+    /// the axis neighbour and the diagonal one (columns clamped at the borders).
+    func isLocalMaximum(_ x: Int) -> Bool {
+        let m = mid[x]
+        let (ix, iy) = Edges.gradient(above, row, below, x, width: width)
+        let ax = abs(ix), ay = abs(iy)
+        // Along the gradient: one row ahead (behind), and the column step sx. The diagonal neighbour
+        // weighs t = the smaller over the larger component; the other weight goes to the axis
+        // neighbour, in the next row when the gradient is steep, else in this row.
+        let sx = ix >= 0 ? 1 : -1
+        let ahead = iy >= 0 ? down : up, behind = iy >= 0 ? up : down
+        let steep = ay >= ax
+        let larger = max(ax, ay)
+        let t = larger == 0 ? 0 : min(ax, ay) / larger
+        let axisAhead = steep ? ahead[x] : mid[x + sx], axisBehind = steep ? behind[x] : mid[x - sx]
+        let forward = t * ahead[x + sx] + (1 - t) * axisAhead
+        let backward = t * behind[x - sx] + (1 - t) * axisBehind
+        return m >= forward && m >= backward
+    }
+
+    /// `isLocalMaximum` and a magnitude reaching `low` for the eight pixels from x (1 <= x, x + 8 < width, so
+    /// no column is clamped) as a bit mask: the same operations in the same order on every lane, each
+    /// choice (row ahead, column step, steep or not) a select instead of a branch.
+    func localMaxima(lanesFrom x: Int, reaching low: Float) -> UInt32 {
+        typealias Lanes = SIMD8<Float>
+        @inline(__always) func at(_ p: UnsafePointer<Float>, _ dx: Int) -> Lanes { UnsafeRawPointer(p + x + dx).loadUnaligned(as: Lanes.self) }
+        @inline(__always) func pick(_ choice: SIMDMask<SIMD8<Int32>>, _ yes: Lanes, _ no: Lanes) -> Lanes { no.replacing(with: yes, where: choice) }
+        // Sobel as `Edges.gradient`: s = (above + below) + 2 row, d = below - above, per column.
+        @inline(__always) func s(_ dx: Int) -> Lanes { (at(above, dx) + at(below, dx)) + 2 * at(row, dx) }
+        @inline(__always) func d(_ dx: Int) -> Lanes { at(below, dx) - at(above, dx) }
+        let ix = s(1) - s(-1), iy = (d(-1) + d(1)) + 2 * d(0)
+        let ax = pick(ix .< 0, -ix, ix), ay = pick(iy .< 0, -iy, iy)
+        let right = ix .>= 0, downward = iy .>= 0, steep = ay .>= ax
+        let larger = pointwiseMax(ax, ay)
+        let t = pick(larger .== 0, Lanes(repeating: 0), pointwiseMin(ax, ay) / larger)
+        let upL = at(up, -1), upC = at(up, 0), upR = at(up, 1)
+        let downL = at(down, -1), downC = at(down, 0), downR = at(down, 1)
+        let midL = at(mid, -1), m = at(mid, 0), midR = at(mid, 1)
+        // ahead[x + sx], behind[x - sx], and the axis neighbours ahead and behind.
+        let aheadDiagonal = pick(downward, pick(right, downR, downL), pick(right, upR, upL))
+        let behindDiagonal = pick(downward, pick(right, upL, upR), pick(right, downL, downR))
+        let axisAhead = pick(steep, pick(downward, downC, upC), pick(right, midR, midL))
+        let axisBehind = pick(steep, pick(downward, upC, downC), pick(right, midL, midR))
+        let forward = t * aheadDiagonal + (1 - t) * axisAhead
+        let backward = t * behindDiagonal + (1 - t) * axisBehind
+        let kept = (m .>= low) .& (m .>= forward) .& (m .>= backward)
+        let places = SIMD8<UInt32>(1, 2, 4, 8, 16, 32, 64, 128)
+        return SIMD8<UInt32>(repeating: 0).replacing(with: places, where: kept).wrappedSum()
     }
 }
 
@@ -397,25 +461,25 @@ struct SmoothedRows {
         let rows = window + r
         plan.taps.withUnsafeBufferPointer { g in
             var x = 0
-            while x + 8 <= w {
-                var lo = load8(rows[0] + x), hi = load8(rows[1] + x)
+            while x + 16 <= w {
+                var lo = load16(rows[0] + x), hi = load16(rows[1] + x)
                 var sum0 = g[0] * lo, sum1 = g[0] * hi
                 for k in 1...r {
-                    let nextLo = load8(rows[-k] + x), nextHi = load8(rows[1 + k] + x)
-                    sum0 += g[k] * (nextLo + hi)
-                    sum1 += g[k] * (lo + nextHi)
+                    let nextLo = load16(rows[-k] + x), nextHi = load16(rows[1 + k] + x)
+                    sum0 = multiplyAdd(sum0, g[k], nextLo + hi)
+                    sum1 = multiplyAdd(sum1, g[k], lo + nextHi)
                     lo = nextLo
                     hi = nextHi
                 }
-                store8(sum0 * scale0, first + x)
-                store8(sum1 * scale1, second + x)
-                x += 8
+                store16(sum0 * scale0, first + x)
+                store16(sum1 * scale1, second + x)
+                x += 16
             }
             while x < w {
                 var sum0 = g[0] * rows[0][x], sum1 = g[0] * rows[1][x]
                 for k in 1...r {
-                    sum0 += g[k] * (rows[-k][x] + rows[k][x])
-                    sum1 += g[k] * (rows[1 - k][x] + rows[1 + k][x])
+                    sum0 = multiplyAdd(sum0, g[k], rows[-k][x] + rows[k][x])
+                    sum1 = multiplyAdd(sum1, g[k], rows[1 - k][x] + rows[1 + k][x])
                 }
                 first[x] = sum0 * scale0
                 second[x] = sum1 * scale1
@@ -436,9 +500,9 @@ struct SmoothedRows {
                 let up = y - k >= 0 ? horizontal(y - k) : nil
                 let down = y + k < h ? horizontal(y + k) : nil
                 if let up, let down {
-                    for x in 0..<w { out[x] += g[k] * (up[x] + down[x]) }
+                    for x in 0..<w { out[x] = multiplyAdd(out[x], g[k], up[x] + down[x]) }
                 } else if let one = up ?? down {
-                    for x in 0..<w { out[x] += g[k] * one[x] }
+                    for x in 0..<w { out[x] = multiplyAdd(out[x], g[k], one[x]) }
                 }
             }
         }
@@ -457,13 +521,13 @@ struct SmoothedRows {
                 var x = 0
                 while x + 16 <= w {
                     var sum = g[0] * load16(line + x)
-                    for k in 1...r { sum += g[k] * (load16(line + x - k) + load16(line + x + k)) }
+                    for k in 1...r { sum = multiplyAdd(sum, g[k], load16(line + x - k) + load16(line + x + k)) }
                     store16(sum * load16(norm.baseAddress! + x), out + x)
                     x += 16
                 }
                 while x < w {
                     var sum = g[0] * line[x]
-                    for k in 1...r { sum += g[k] * (line[x - k] + line[x + k]) }
+                    for k in 1...r { sum = multiplyAdd(sum, g[k], line[x - k] + line[x + k]) }
                     out[x] = sum * norm[x]
                     x += 1
                 }

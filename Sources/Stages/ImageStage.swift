@@ -21,10 +21,12 @@ extension JSONValue {
 
 /// The loop every image stage runs: decode each input record, `transform` it on `context.threads` workers
 /// with memory bounded by a few images, write the results in key order (so shards are byte-identical
-/// across runs), record rejects and progress. A thrown error rejects that record only.
+/// across runs), record rejects and progress. A thrown error rejects that record only. The decoded image is
+/// handed over (`consuming`): a stage that changes it in place (`var out = consume image`) writes into the
+/// decoded pixels rather than a copy of them.
 /// Returns how many records were written.
 public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
-                            transform: @escaping (RecordRef, GrayImage) throws -> ImageStageResult) throws -> Int {
+                            transform: @escaping (RecordRef, consuming GrayImage) throws -> ImageStageResult) throws -> Int {
     let writer = context.shardWriter()
     var written = 0
     enum Outcome { case write(payload: [UInt8], metadata: JSONValue), reject(String) }
@@ -33,7 +35,7 @@ public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
         do {
             let payload = try ref.payload()
             let image = GrayImage(try ImagePayload(decoding: payload))
-            switch try transform(ref, image) {
+            switch try transform(ref, consume image) {
             case .image(let out, let metadata): return .write(payload: out.payload.encode(), metadata: metadata)
             case .unchanged(let metadata): return .write(payload: payload, metadata: metadata)
             case .reject(let reason): return .reject(reason)

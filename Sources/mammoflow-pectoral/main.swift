@@ -38,7 +38,7 @@ runStage("pectoral") { context in
         if let value = fill, value > image.maxValue {
             return .reject("fill \(value) exceeds the image's \(image.bits)-bit range")
         }
-        var out = image
+        var out = consume image  // the decoded pixels themselves: the fill needs no copy of the image
         switch PectoralRemoval.remove(from: &out, fill: fill, options: options) {
         case .unchanged(let reason):
             return .unchanged(metadata: ref.metadata.adding(["pectoral": ["reason": .string(reason)]]))

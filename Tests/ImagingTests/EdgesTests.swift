@@ -1,6 +1,7 @@
 import Foundation
 import Shards
 import Testing
+import Synthesis
 @testable import Imaging
 
 /// Golden values from the study's scikit-image pipeline: Fixtures/Imaging/make_pectoral_golden.py.
@@ -57,4 +58,23 @@ struct PectoralGolden: Decodable {
     #expect(one.contains(1))
     #expect(Edges.canny(input, sigma: 2.25, threads: 2) == one)
     #expect(Edges.canny(input, sigma: 2.25, threads: 1) == one)  // a reused workspace gives the same again
+}
+
+@Test func vectorSuppressionAgreesWithThePixelByPixelOne() {
+    // Values on a coarse grid, so that ties (equal neighbours, equal gradient components, zero gradients)
+    // are common: the eight-lane selects must decide each of them as the scalar branches do.
+    var generator = SynthRandom(seed: 5)
+    let w = 64
+    let planes = (0..<6 * w).map { _ in Float(Int.random(in: 0...4, using: &generator)) / 4 }  // (6, w)
+    planes.withUnsafeBufferPointer { buffer in
+        let p = buffer.baseAddress!
+        let rows = SuppressionRows(above: p, row: p + w, below: p + 2 * w, up: p + 3 * w, mid: p + 4 * w, down: p + 5 * w, width: w)
+        for x in 1..<w - 8 {
+            let lanes = rows.localMaxima(lanesFrom: x, reaching: 0.25)
+            for k in 0..<8 {
+                let expected = rows.mid[x + k] >= 0.25 && rows.isLocalMaximum(x + k)
+                #expect((lanes >> UInt32(k)) & 1 == (expected ? 1 : 0), "x \(x + k)")
+            }
+        }
+    }
 }
