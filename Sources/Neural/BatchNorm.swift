@@ -64,12 +64,8 @@ public final class BatchNorm: Layer {
                 let g = gamma.value.data, b = beta.value.data
                 parallelRange(rows, grain: 256) { range in
                     for r in range {
-                        let hr = xh.data + r * c, yr = y.data + r * c
-                        normalizeRow(x.data + r * c, m.baseAddress!, s.baseAddress!, g, b, hr, yr, c,
-                                     relu: act == .relu)
-                        if act != .relu && act != .identity {
-                            for ch in 0..<c { yr[ch] = act.apply(yr[ch]) }
-                        }
+                        normalizeRow(x.data + r * c, m.baseAddress!, s.baseAddress!, g, b, xh.data + r * c,
+                                     y.data + r * c, c, act)
                     }
                 }
             }
@@ -83,22 +79,22 @@ public final class BatchNorm: Layer {
         xhat = nil
         let c = channels, rows = xh.count / c
         let g = gamma.value.data, b = beta.value.data, act = activation
-        // dz = dy * act'(gamma * xhat + beta), kept in dx; sums of dz and dz * xhat per channel.
-        let dx = Tensor(uninitialized: xh.shape)
+        // dz = dy * act'(gamma * xhat + beta); first pass: per-channel sums of dz and dz * xhat (dz is not
+        // stored: the second pass recomputes it, which costs less than writing and rereading a tensor).
         let sums = channelSums(rows, 2 * c) { r, acc in
-            let hr = xh.data + r * c, dyr = dy.data + r * c, dzr = dx.data + r * c
-            switch act {
-            case .identity: dzr.update(from: dyr, count: c)
-            case .relu: reluGate(dzr, dyr, hr, g, b, c)
-            default: for ch in 0..<c { dzr[ch] = dyr[ch] * act.derivative(hr[ch] * g[ch] + b[ch]) }
+            let hr = xh.data + r * c, dyr = dy.data + r * c
+            for i in stride(from: 0, to: c, by: 8) {
+                let h = loadLanes(hr, i, c)
+                let dz = act.backward(loadLanes(dyr, i, c), at: h * loadLanes(g, i, c) + loadLanes(b, i, c))
+                storeLanes(loadLanes(acc, i, c) + dz, acc, i, c)
+                storeLanes(loadLanes(acc + c, i, c) + dz * h, acc + c, i, c)
             }
-            addInto(acc, dzr, c)
-            multiplyAdd(acc + c, dzr, hr, c)
         }
         for ch in 0..<c {
             beta.grad[ch] += Float(sums[ch])
             gamma.grad[ch] += Float(sums[c + ch])
         }
+        let dx = needsInputGradient ? Tensor(uninitialized: xh.shape) : Tensor([0])
         guard needsInputGradient else { return dx }
         // train: dx = gamma * invstd * (dz - mean(dz) - xhat * mean(dz * xhat)); eval: dx = gamma * invstd * dz
         var scale = [Float](repeating: 0, count: c), meanDz = scale, meanDzXhat = scale
@@ -112,10 +108,16 @@ public final class BatchNorm: Layer {
         scale.withUnsafeBufferPointer { sc in
             meanDz.withUnsafeBufferPointer { md in
                 meanDzXhat.withUnsafeBufferPointer { mdh in
+                    let sc = sc.baseAddress!, md = md.baseAddress!, mdh = mdh.baseAddress!
                     parallelRange(rows, grain: 256) { range in
                         for r in range {
-                            let hr = xh.data + r * c, dr = dx.data + r * c
-                            for ch in 0..<c { dr[ch] = sc[ch] * (dr[ch] - md[ch] - hr[ch] * mdh[ch]) }
+                            let hr = xh.data + r * c, dyr = dy.data + r * c, dxr = dx.data + r * c
+                            for i in stride(from: 0, to: c, by: 8) {
+                                let h = loadLanes(hr, i, c)
+                                let dz = act.backward(loadLanes(dyr, i, c), at: h * loadLanes(g, i, c) + loadLanes(b, i, c))
+                                let d = loadLanes(sc, i, c) * (dz - loadLanes(md, i, c) - h * loadLanes(mdh, i, c))
+                                storeLanes(d, dxr, i, c)
+                            }
                         }
                     }
                 }
@@ -153,24 +155,6 @@ func channelSums(_ rows: Int, _ width: Int, _ accumulate: (Int, UnsafeMutablePoi
     return sums
 }
 
-/// dz = dy where gamma * xhat + beta > 0, else 0 (ReLU's backward from the normalised input), 8 lanes at a time.
-@inline(__always)
-private func reluGate(_ dz: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ xhat: UnsafePointer<Float>,
-                      _ gamma: UnsafePointer<Float>, _ beta: UnsafePointer<Float>, _ n: Int) {
-    var i = 0
-    let pz = UnsafeMutableRawPointer(dz), py = UnsafeRawPointer(dy), ph = UnsafeRawPointer(xhat)
-    let pg = UnsafeRawPointer(gamma), pb = UnsafeRawPointer(beta)
-    while i + 8 <= n {
-        let off = i * 4
-        let z = ph.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self) * pg.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-            + pb.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-        let g = py.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-        pz.storeBytes(of: g.replacing(with: 0, where: z .<= 0), toByteOffset: off, as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < n { dz[i] = xhat[i] * gamma[i] + beta[i] > 0 ? dy[i] : 0; i += 1 }
-}
-
 /// acc[i] += (x[i] - mean[i])^2, eight lanes at a time (the variance pass of the forward statistics).
 @inline(__always)
 private func addSquaredDeviation(_ acc: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
@@ -188,33 +172,15 @@ private func addSquaredDeviation(_ acc: UnsafeMutablePointer<Float>, _ x: Unsafe
     while i < n { let d = x[i] - mean[i]; acc[i] += d * d; i += 1 }
 }
 
-/// One row of the forward: xhat = (x - mean) * invStd, y = xhat * gamma + beta (then max(y, 0) for a fused
-/// ReLU), eight lanes at a time.
+/// One row of the forward: xhat = (x - mean) * invStd, y = act(xhat * gamma + beta), eight lanes at a time.
 @inline(__always)
 private func normalizeRow(_ x: UnsafePointer<Float>, _ mean: UnsafePointer<Float>, _ invStd: UnsafePointer<Float>,
                           _ gamma: UnsafePointer<Float>, _ beta: UnsafePointer<Float>,
                           _ xhat: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
-                          relu: Bool) {
-    var i = 0
-    let px = UnsafeRawPointer(x), pm = UnsafeRawPointer(mean), ps = UnsafeRawPointer(invStd)
-    let pg = UnsafeRawPointer(gamma), pb = UnsafeRawPointer(beta)
-    let ph = UnsafeMutableRawPointer(xhat), py = UnsafeMutableRawPointer(y)
-    while i + 8 <= n {
-        let off = i * 4
-        let h = (px.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-            - pm.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self))
-            * ps.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-        var out = h * pg.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-            + pb.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-        if relu { out.replace(with: 0, where: out .< 0) }
-        ph.storeBytes(of: h, toByteOffset: off, as: SIMD8<Float>.self)
-        py.storeBytes(of: out, toByteOffset: off, as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < n {
-        let h = (x[i] - mean[i]) * invStd[i], out = h * gamma[i] + beta[i]
-        xhat[i] = h
-        y[i] = relu ? max(out, 0) : out
-        i += 1
+                          _ act: Activation) {
+    for i in stride(from: 0, to: n, by: 8) {
+        let h = (loadLanes(x, i, n) - loadLanes(mean, i, n)) * loadLanes(invStd, i, n)
+        storeLanes(h, xhat, i, n)
+        storeLanes(act.apply(h * loadLanes(gamma, i, n) + loadLanes(beta, i, n)), y, i, n)
     }
 }
