@@ -39,15 +39,24 @@ public final class BatchNorm: Layer {
         var mean = [Float](repeating: 0, count: c)
         invStd = [Float](repeating: 0, count: c)
         if training {
-            let sums = channelSums(rows, c) { r, acc in addInto(acc, x.data + r * c, c) }
-            for ch in 0..<c { mean[ch] = Float(sums[ch] / Double(rows)) }
-            let squares = mean.withUnsafeBufferPointer { m in
-                channelSums(rows, c) { r, acc in addSquaredDeviation(acc, x.data + r * c, m.baseAddress!, c) }
+            // One pass for both moments, of x - shift with the first row as shift: the shifted values are of
+            // the order of the spread, so E[d^2] - E[d]^2 does not cancel the way E[x^2] - E[x]^2 can.
+            let shift = x.data
+            let moments = channelSums(rows, 2 * c) { r, acc in
+                let row = x.data + r * c
+                for i in stride(from: 0, to: c, by: 8) {
+                    let d = loadLanes(row, i, c) - loadLanes(shift, i, c)
+                    storeLanes(loadLanes(acc, i, c) + d, acc, i, c)
+                    storeLanes(fma(d, d, loadLanes(acc + c, i, c)), acc + c, i, c)
+                }
             }
             for ch in 0..<c {
-                let variance = squares[ch] / Double(rows)
+                let meanShift = moments[ch] / Double(rows)
+                mean[ch] = Float(Double(shift[ch]) + meanShift)
+                let squares = max(moments[c + ch] - meanShift * moments[ch], 0)  // sum of (x - mean)^2
+                let variance = squares / Double(rows)
                 invStd[ch] = Float(1 / (variance + Double(eps)).squareRoot())
-                let unbiased = rows > 1 ? squares[ch] / Double(rows - 1) : variance
+                let unbiased = rows > 1 ? squares / Double(rows - 1) : variance
                 runningMean[ch] = (1 - momentum) * runningMean[ch] + momentum * mean[ch]
                 runningVar[ch] = (1 - momentum) * runningVar[ch] + momentum * Float(unbiased)
             }
@@ -79,22 +88,23 @@ public final class BatchNorm: Layer {
         xhat = nil
         let c = channels, rows = xh.count / c
         let g = gamma.value.data, b = beta.value.data, act = activation
-        // dz = dy * act'(gamma * xhat + beta); first pass: per-channel sums of dz and dz * xhat (dz is not
-        // stored: the second pass recomputes it, which costs less than writing and rereading a tensor).
+        // dz = dy * act'(gamma * xhat + beta), kept in dx (the activation's derivative costs more than the
+        // memory traffic of writing it once); per-channel sums of dz and dz * xhat.
+        let dx = Tensor(uninitialized: xh.shape)
         let sums = channelSums(rows, 2 * c) { r, acc in
-            let hr = xh.data + r * c, dyr = dy.data + r * c
+            let hr = xh.data + r * c, dyr = dy.data + r * c, dzr = dx.data + r * c
             for i in stride(from: 0, to: c, by: 8) {
                 let h = loadLanes(hr, i, c)
-                let dz = act.backward(loadLanes(dyr, i, c), at: h * loadLanes(g, i, c) + loadLanes(b, i, c))
+                let dz = act.backward(loadLanes(dyr, i, c), at: fma(h, loadLanes(g, i, c), loadLanes(b, i, c)))
+                storeLanes(dz, dzr, i, c)
                 storeLanes(loadLanes(acc, i, c) + dz, acc, i, c)
-                storeLanes(loadLanes(acc + c, i, c) + dz * h, acc + c, i, c)
+                storeLanes(fma(dz, h, loadLanes(acc + c, i, c)), acc + c, i, c)
             }
         }
         for ch in 0..<c {
             beta.grad[ch] += Float(sums[ch])
             gamma.grad[ch] += Float(sums[c + ch])
         }
-        let dx = needsInputGradient ? Tensor(uninitialized: xh.shape) : Tensor([0])
         guard needsInputGradient else { return dx }
         // train: dx = gamma * invstd * (dz - mean(dz) - xhat * mean(dz * xhat)); eval: dx = gamma * invstd * dz
         var scale = [Float](repeating: 0, count: c), meanDz = scale, meanDzXhat = scale
@@ -111,12 +121,10 @@ public final class BatchNorm: Layer {
                     let sc = sc.baseAddress!, md = md.baseAddress!, mdh = mdh.baseAddress!
                     parallelRange(rows, grain: 256) { range in
                         for r in range {
-                            let hr = xh.data + r * c, dyr = dy.data + r * c, dxr = dx.data + r * c
+                            let hr = xh.data + r * c, dr = dx.data + r * c
                             for i in stride(from: 0, to: c, by: 8) {
-                                let h = loadLanes(hr, i, c)
-                                let dz = act.backward(loadLanes(dyr, i, c), at: h * loadLanes(g, i, c) + loadLanes(b, i, c))
-                                let d = loadLanes(sc, i, c) * (dz - loadLanes(md, i, c) - h * loadLanes(mdh, i, c))
-                                storeLanes(d, dxr, i, c)
+                                let centred = loadLanes(dr, i, c) - loadLanes(md, i, c) - loadLanes(hr, i, c) * loadLanes(mdh, i, c)
+                                storeLanes(loadLanes(sc, i, c) * centred, dr, i, c)
                             }
                         }
                     }
@@ -155,23 +163,6 @@ func channelSums(_ rows: Int, _ width: Int, _ accumulate: (Int, UnsafeMutablePoi
     return sums
 }
 
-/// acc[i] += (x[i] - mean[i])^2, eight lanes at a time (the variance pass of the forward statistics).
-@inline(__always)
-private func addSquaredDeviation(_ acc: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
-                                 _ mean: UnsafePointer<Float>, _ n: Int) {
-    var i = 0
-    let pa = UnsafeMutableRawPointer(acc), px = UnsafeRawPointer(x), pm = UnsafeRawPointer(mean)
-    while i + 8 <= n {
-        let off = i * 4
-        let d = px.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-            - pm.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-        pa.storeBytes(of: pa.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self) + d * d,
-                      toByteOffset: off, as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < n { let d = x[i] - mean[i]; acc[i] += d * d; i += 1 }
-}
-
 /// One row of the forward: xhat = (x - mean) * invStd, y = act(xhat * gamma + beta), eight lanes at a time.
 @inline(__always)
 private func normalizeRow(_ x: UnsafePointer<Float>, _ mean: UnsafePointer<Float>, _ invStd: UnsafePointer<Float>,
@@ -181,6 +172,6 @@ private func normalizeRow(_ x: UnsafePointer<Float>, _ mean: UnsafePointer<Float
     for i in stride(from: 0, to: n, by: 8) {
         let h = (loadLanes(x, i, n) - loadLanes(mean, i, n)) * loadLanes(invStd, i, n)
         storeLanes(h, xhat, i, n)
-        storeLanes(act.apply(h * loadLanes(gamma, i, n) + loadLanes(beta, i, n)), y, i, n)
+        storeLanes(act.apply(fma(h, loadLanes(gamma, i, n), loadLanes(beta, i, n))), y, i, n)
     }
 }

@@ -3,8 +3,9 @@ import Foundation
 /// 2-D convolution over NHWC images, as in PyTorch's `nn.Conv2d` (zero padding, any kernel, stride,
 /// dilation and groups). Weight layout is (Cout, kh, kw, Cin/groups): each output channel's filter is one
 /// contiguous row matching an im2col row, so the convolution is col (M, K) x weight^T (K, Cout).
-/// Three paths: 1x1 stride-1 convolutions are GEMMs on the input itself (no copy); depthwise convolutions
-/// (groups == Cin == Cout) are a direct SIMD loop; everything else is im2col + sgemm per group.
+/// Four paths: 1x1 stride-1 convolutions are GEMMs on the input itself (no copy); depthwise convolutions
+/// (groups == Cin == Cout) are a direct SIMD loop; so are convolutions with few output channels
+/// (DirectConvolution.swift); everything else is im2col + sgemm per group.
 /// Work is split by samples across `Threads.count` workers, each calling single-threaded sgemm on tiles of
 /// output rows (see `forEachTile`).
 public final class Conv2d: Layer {
@@ -22,7 +23,7 @@ public final class Conv2d: Layer {
     /// Multiply-accumulates per image of the last forward (for GFLOP/s reports).
     public private(set) var lastMacsPerImage = 0
     private let workspace = Workspace()
-    private let gradWorkspace = Workspace()
+    let gradWorkspace = Workspace()
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
                 padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true,
@@ -75,8 +76,8 @@ public final class Conv2d: Layer {
         input = x
         columns = nil
         lastMacsPerImage = oh * ow * outChannels * kernel.0 * kernel.1 * inChannels / groups
-        if isDepthwise {
-            depthwiseForward(x, s, y, oh, ow)
+        if isDepthwise || usesDirectKernels {
+            (isDepthwise ? depthwiseForward : directForward)(x, s, y, oh, ow)
             return y
         }
         let (_, og, kg) = groupSizes
@@ -125,6 +126,9 @@ public final class Conv2d: Layer {
             depthwiseBackward(x, s, dy, dx, oh, ow)
             return dx
         }
+        // The direct kernels compute dx on their own; the weight gradient below is still the GEMM.
+        let wantsDx = needsInputGradient && !usesDirectKernels
+        if needsInputGradient && usesDirectKernels { directInputGradient(x, s, dy, dx, oh, ow) }
         let workers = min(Threads.count, s.n)
         let gradSize = weight.value.count + outChannels
         let (_, og, kg) = groupSizes
@@ -153,7 +157,7 @@ public final class Conv2d: Layer {
                 }
                 return
             }
-            if needsInputGradient {
+            if wantsDx {
                 (dx.data + samples.lowerBound * s.h * s.w * s.c).update(repeating: 0, count: samples.count * s.h * s.w * s.c)
             }
             forEachTile(rows) { tile in
@@ -170,7 +174,7 @@ public final class Conv2d: Layer {
                     }
                     gemm(transA: true, m: og, n: kg, k: tile.count, a: dyTile + g * og, lda: outChannels,
                          b: col, ldb: kg, beta: 1, c: dw + g * og * kg, ldc: kg)
-                    if needsInputGradient {
+                    if wantsDx {
                         gemm(m: tile.count, n: kg, k: og, a: dyTile + g * og, lda: outChannels,
                              b: weight.value.data + g * og * kg, ldb: kg, beta: 0, c: scratch, ldc: kg)
                         col2im(scratch, s, tile, oh, ow, g, dx)

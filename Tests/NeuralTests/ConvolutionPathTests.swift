@@ -1,7 +1,7 @@
 import Testing
 @testable import Neural
 
-/// Every convolution path (pointwise GEMM, tiled im2col + GEMM, depthwise, direct) against a naive
+/// Every convolution path (pointwise GEMM, tiled im2col + GEMM, depthwise, direct kernels) against a naive
 /// definition-following loop, all elements of the output and of the input, weight and bias gradients,
 /// on shapes chosen so that row tiles cross sample boundaries and both workers take part.
 @Suite struct ConvolutionPathTests {
@@ -36,10 +36,12 @@ import Testing
 
     @Test(arguments: [
         // (Cin, Cout, kernel, stride, padding, dilation, groups, N, H, W)
-        (512, 2, 3, 1, 1, 1, 1, 2, 5, 5),  // 16-row tiles crossing the sample boundary
-        (3, 8, 3, 2, 1, 1, 1, 3, 9, 7),  // generic im2col, odd sizes
-        (1, 8, 3, 2, 1, 1, 1, 2, 9, 8),  // single input channel (the stems)
-        (16, 8, 3, 1, 1, 1, 1, 2, 6, 5),  // few output channels
+        (48, 33, 3, 1, 1, 1, 1, 2, 9, 9),  // im2col + GEMM, 151-row tiles crossing the sample boundary
+        (40, 36, 3, 2, 1, 1, 1, 3, 9, 7),  // im2col + GEMM, stride, odd sizes
+        (1, 8, 3, 2, 1, 1, 1, 2, 9, 8),  // im2col + GEMM: single input channel (the stems)
+        (16, 8, 3, 1, 1, 1, 1, 2, 6, 5),  // direct: few output channels
+        (9, 16, 3, 2, 1, 1, 1, 2, 7, 9),  // direct: stride, a partial lane group of inputs
+        (12, 13, 3, 1, 2, 2, 1, 2, 7, 6),  // direct: dilation, partial lane groups of inputs and outputs
         (4, 6, 3, 1, 2, 2, 2, 2, 7, 6),  // groups and dilation
         (6, 5, 1, 1, 0, 1, 1, 3, 4, 3),  // pointwise
         (6, 5, 1, 2, 0, 1, 1, 2, 5, 5),  // strided 1x1
