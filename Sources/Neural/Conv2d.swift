@@ -122,13 +122,10 @@ public final class Conv2d: Layer {
         let s = ImageShape(x)
         let (oh, ow) = outputSize(s.h, s.w)
         let dx = needsInputGradient ? Tensor(uninitialized: x.shape) : Tensor([0])
-        if isDepthwise {
-            depthwiseBackward(x, s, dy, dx, oh, ow)
+        if isDepthwise || usesDirectKernels {
+            (isDepthwise ? depthwiseBackward : directBackward)(x, s, dy, dx, oh, ow)
             return dx
         }
-        // The direct kernels compute dx on their own; the weight gradient below is still the GEMM.
-        let wantsDx = needsInputGradient && !usesDirectKernels
-        if needsInputGradient && usesDirectKernels { directInputGradient(x, s, dy, dx, oh, ow) }
         let workers = min(Threads.count, s.n)
         let gradSize = weight.value.count + outChannels
         let (_, og, kg) = groupSizes
@@ -157,7 +154,7 @@ public final class Conv2d: Layer {
                 }
                 return
             }
-            if wantsDx {
+            if needsInputGradient {
                 (dx.data + samples.lowerBound * s.h * s.w * s.c).update(repeating: 0, count: samples.count * s.h * s.w * s.c)
             }
             forEachTile(rows) { tile in
@@ -174,7 +171,7 @@ public final class Conv2d: Layer {
                     }
                     gemm(transA: true, m: og, n: kg, k: tile.count, a: dyTile + g * og, lda: outChannels,
                          b: col, ldb: kg, beta: 1, c: dw + g * og * kg, ldc: kg)
-                    if wantsDx {
+                    if needsInputGradient {
                         gemm(m: tile.count, n: kg, k: og, a: dyTile + g * og, lda: outChannels,
                              b: weight.value.data + g * og * kg, ldb: kg, beta: 0, c: scratch, ldc: kg)
                         col2im(scratch, s, tile, oh, ow, g, dx)

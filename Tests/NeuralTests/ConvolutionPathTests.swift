@@ -40,8 +40,12 @@ import Testing
         (40, 36, 3, 2, 1, 1, 1, 3, 9, 7),  // im2col + GEMM, stride, odd sizes
         (1, 8, 3, 2, 1, 1, 1, 2, 9, 8),  // im2col + GEMM: single input channel (the stems)
         (16, 8, 3, 1, 1, 1, 1, 2, 6, 5),  // direct: few output channels
-        (9, 16, 3, 2, 1, 1, 1, 2, 7, 9),  // direct: stride, a partial lane group of inputs
+        (9, 16, 3, 1, 1, 1, 1, 2, 7, 9),  // direct: a partial lane group of inputs
         (12, 13, 3, 1, 2, 2, 1, 2, 7, 6),  // direct: dilation, partial lane groups of inputs and outputs
+        (10, 5, 3, 1, 0, 1, 1, 2, 6, 7),  // direct: no padding (the input gradient pads by 2)
+        (8, 6, 3, 1, 2, 1, 1, 1, 5, 4),  // direct: padding beyond the kernel reach (input gradient pads by 0)
+        (8, 4, 1, 1, 1, 1, 1, 2, 3, 4),  // direct: 1x1 with padding (input gradient pads by -1)
+        (16, 8, 3, 2, 1, 1, 1, 2, 7, 9),  // im2col + GEMM: few outputs but stride 2
         (4, 6, 3, 1, 2, 2, 2, 2, 7, 6),  // groups and dilation
         (6, 5, 1, 1, 0, 1, 1, 3, 4, 3),  // pointwise
         (6, 5, 1, 2, 0, 1, 1, 2, 5, 5),  // strided 1x1
