@@ -14,8 +14,10 @@ public final class BatchNorm: Layer {
     public let runningMean: Tensor  // (C)
     public let runningVar: Tensor  // (C)
 
-    private var xhat: Tensor?  // normalised input, (N, H, W, C)
-    private var invStd: [Float] = []
+    /// The input, kept for backward, which recomputes xhat = (x - mean) * invStd from it: that costs less
+    /// than writing xhat as a second output in the forward.
+    private var input: Tensor?  // (N, H, W, C)
+    private var mean = Tensor([0]), invStd = Tensor([0])  // (C) of the last forward
 
     public init(_ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1, activation: Activation = .identity) {
         self.channels = channels
@@ -36,8 +38,7 @@ public final class BatchNorm: Layer {
     public override func forward(_ x: Tensor) -> Tensor {
         let c = channels, rows = x.count / c
         precondition(x.shape.last == c, "BatchNorm expects \(c) channels, got \(x.shape)")
-        var mean = [Float](repeating: 0, count: c)
-        invStd = [Float](repeating: 0, count: c)
+        let mean = Tensor([c]), invStd = Tensor([c])
         if training {
             // One pass for both moments, of x - shift with the first row as shift: the shifted values are of
             // the order of the spread, so E[d^2] - E[d]^2 does not cancel the way E[x^2] - E[x]^2 can.
@@ -66,35 +67,29 @@ public final class BatchNorm: Layer {
                 invStd[ch] = 1 / (runningVar[ch] + eps).squareRoot()
             }
         }
-        let xh = Tensor(uninitialized: x.shape), y = Tensor(uninitialized: x.shape)
-        let act = activation
-        mean.withUnsafeBufferPointer { m in
-            invStd.withUnsafeBufferPointer { s in
-                let g = gamma.value.data, b = beta.value.data
-                parallelRange(rows, grain: 256) { range in
-                    for r in range {
-                        normalizeRow(x.data + r * c, m.baseAddress!, s.baseAddress!, g, b, xh.data + r * c,
-                                     y.data + r * c, c, act)
-                    }
-                }
-            }
+        let y = Tensor(uninitialized: x.shape)
+        let act = activation, g = gamma.value.data, b = beta.value.data
+        parallelRange(rows, grain: 256) { range in
+            for r in range { normalizeRow(x.data + r * c, mean.data, invStd.data, g, b, y.data + r * c, c, act) }
         }
-        xhat = xh
+        input = x
+        self.mean = mean
+        self.invStd = invStd
         return y
     }
 
     public override func backward(_ dy: Tensor) -> Tensor {
-        guard let xh = xhat else { preconditionFailure("BatchNorm.backward before forward") }
-        xhat = nil
-        let c = channels, rows = xh.count / c
-        let g = gamma.value.data, b = beta.value.data, act = activation
+        guard let x = input else { preconditionFailure("BatchNorm.backward before forward") }
+        input = nil
+        let c = channels, rows = x.count / c
+        let m = mean.data, s = invStd.data, g = gamma.value.data, b = beta.value.data, act = activation
         // dz = dy * act'(gamma * xhat + beta), kept in dx (the activation's derivative costs more than the
         // memory traffic of writing it once); per-channel sums of dz and dz * xhat.
-        let dx = Tensor(uninitialized: xh.shape)
+        let dx = Tensor(uninitialized: x.shape)
         let sums = channelSums(rows, 2 * c) { r, acc in
-            let hr = xh.data + r * c, dyr = dy.data + r * c, dzr = dx.data + r * c
+            let xr = x.data + r * c, dyr = dy.data + r * c, dzr = dx.data + r * c
             for i in stride(from: 0, to: c, by: 8) {
-                let h = loadLanes(hr, i, c)
+                let h = (loadLanes(xr, i, c) - loadLanes(m, i, c)) * loadLanes(s, i, c)
                 let dz = act.backward(loadLanes(dyr, i, c), at: fma(h, loadLanes(g, i, c), loadLanes(b, i, c)))
                 storeLanes(dz, dzr, i, c)
                 storeLanes(loadLanes(acc, i, c) + dz, acc, i, c)
@@ -109,7 +104,7 @@ public final class BatchNorm: Layer {
         // train: dx = gamma * invstd * (dz - mean(dz) - xhat * mean(dz * xhat)); eval: dx = gamma * invstd * dz
         var scale = [Float](repeating: 0, count: c), meanDz = scale, meanDzXhat = scale
         for ch in 0..<c {
-            scale[ch] = g[ch] * invStd[ch]
+            scale[ch] = g[ch] * s[ch]
             if training {
                 meanDz[ch] = Float(sums[ch] / Double(rows))
                 meanDzXhat[ch] = Float(sums[c + ch] / Double(rows))
@@ -121,9 +116,10 @@ public final class BatchNorm: Layer {
                     let sc = sc.baseAddress!, md = md.baseAddress!, mdh = mdh.baseAddress!
                     parallelRange(rows, grain: 256) { range in
                         for r in range {
-                            let hr = xh.data + r * c, dr = dx.data + r * c
+                            let xr = x.data + r * c, dr = dx.data + r * c
                             for i in stride(from: 0, to: c, by: 8) {
-                                let centred = loadLanes(dr, i, c) - loadLanes(md, i, c) - loadLanes(hr, i, c) * loadLanes(mdh, i, c)
+                                let h = (loadLanes(xr, i, c) - loadLanes(m, i, c)) * loadLanes(s, i, c)
+                                let centred = loadLanes(dr, i, c) - loadLanes(md, i, c) - h * loadLanes(mdh, i, c)
                                 storeLanes(loadLanes(sc, i, c) * centred, dr, i, c)
                             }
                         }
@@ -167,11 +163,9 @@ func channelSums(_ rows: Int, _ width: Int, _ accumulate: (Int, UnsafeMutablePoi
 @inline(__always)
 private func normalizeRow(_ x: UnsafePointer<Float>, _ mean: UnsafePointer<Float>, _ invStd: UnsafePointer<Float>,
                           _ gamma: UnsafePointer<Float>, _ beta: UnsafePointer<Float>,
-                          _ xhat: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
-                          _ act: Activation) {
+                          _ y: UnsafeMutablePointer<Float>, _ n: Int, _ act: Activation) {
     for i in stride(from: 0, to: n, by: 8) {
         let h = (loadLanes(x, i, n) - loadLanes(mean, i, n)) * loadLanes(invStd, i, n)
-        storeLanes(h, xhat, i, n)
         storeLanes(act.apply(fma(h, loadLanes(gamma, i, n), loadLanes(beta, i, n))), y, i, n)
     }
 }

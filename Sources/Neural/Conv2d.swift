@@ -19,7 +19,8 @@ public final class Conv2d: Layer {
     /// so it does not rebuild them; nil when they exceed `columnCacheLimit`.
     private var columns: Tensor?
     /// Largest im2col cache (floats) one convolution keeps between forward and backward: 64 Mi floats = 256 MB.
-    public static let columnCacheLimit = 1 << 26
+    /// (Tests set it to 0 to exercise the path that rebuilds columns.)
+    var columnCacheLimit = 1 << 26
     /// Multiply-accumulates per image of the last forward (for GFLOP/s reports).
     public private(set) var lastMacsPerImage = 0
     private let workspace = Workspace()
@@ -82,7 +83,7 @@ public final class Conv2d: Layer {
         }
         let (_, og, kg) = groupSizes
         let totalRows = s.n * oh * ow
-        if training && !isPointwise && groups * totalRows * kg <= Self.columnCacheLimit {
+        if training && !isPointwise && groups * totalRows * kg <= columnCacheLimit {
             columns = Tensor(uninitialized: [groups, totalRows, kg])
         }
         let cache = columns
@@ -157,20 +158,27 @@ public final class Conv2d: Layer {
             if needsInputGradient {
                 (dx.data + samples.lowerBound * s.h * s.w * s.c).update(repeating: 0, count: samples.count * s.h * s.w * s.c)
             }
+            if let cache {
+                // With the forward's columns kept: dW_g (og, kg) += dy_g^T (og, rows) col_g (rows, kg) in one
+                // GEMM over all of this worker's rows (per-tile calls would repack dy and col in small pieces).
+                for g in 0..<groups {
+                    gemm(transA: true, m: og, n: kg, k: rows.count, a: dy.data + rows.lowerBound * outChannels + g * og,
+                         lda: outChannels, b: cache.data + (g * s.n * oh * ow + rows.lowerBound) * kg, ldb: kg,
+                         beta: 1, c: dw + g * og * kg, ldc: kg)
+                }
+                guard needsInputGradient else { return }
+            }
             forEachTile(rows) { tile in
                 let scratch = workspace.buffer(wk, tile.count * kg)
                 let dyTile = dy.data + tile.lowerBound * outChannels
                 for g in 0..<groups {
-                    // dW_g (og, kg) += dy_g^T (og, rows) col (rows, kg); dcol (rows, kg) = dy_g W_g, added back to dx
-                    let col: UnsafeMutablePointer<Float>
-                    if let cache {
-                        col = cache.data + (g * s.n * oh * ow + tile.lowerBound) * kg
-                    } else {
-                        col = scratch
-                        im2col(x, s, tile, oh, ow, g, col)
+                    if cache == nil {
+                        // dW_g (og, kg) += dy_g^T (og, rows) col (rows, kg), columns rebuilt tile by tile
+                        im2col(x, s, tile, oh, ow, g, scratch)
+                        gemm(transA: true, m: og, n: kg, k: tile.count, a: dyTile + g * og, lda: outChannels,
+                             b: scratch, ldb: kg, beta: 1, c: dw + g * og * kg, ldc: kg)
                     }
-                    gemm(transA: true, m: og, n: kg, k: tile.count, a: dyTile + g * og, lda: outChannels,
-                         b: col, ldb: kg, beta: 1, c: dw + g * og * kg, ldc: kg)
+                    // dcol (rows, kg) = dy_g W_g, added back to the input positions it was copied from
                     if needsInputGradient {
                         gemm(m: tile.count, n: kg, k: og, a: dyTile + g * og, lda: outChannels,
                              b: weight.value.data + g * og * kg, ldb: kg, beta: 0, c: scratch, ldc: kg)

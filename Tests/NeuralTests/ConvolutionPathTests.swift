@@ -3,7 +3,8 @@ import Testing
 
 /// Every convolution path (pointwise GEMM, tiled im2col + GEMM, depthwise, direct kernels) against a naive
 /// definition-following loop, all elements of the output and of the input, weight and bias gradients,
-/// on shapes chosen so that row tiles cross sample boundaries and both workers take part.
+/// on shapes chosen so that row tiles cross sample boundaries and both workers take part, with the im2col
+/// columns kept from the forward and rebuilt in the backward.
 @Suite struct ConvolutionPathTests {
     /// out[n, oy, ox, co] = b[co] + sum over taps and the group's input channels of x * w.
     static func reference(_ conv: Conv2d, _ x: Tensor, _ dy: Tensor) -> (y: Tensor, dx: Tensor, dw: Tensor, db: Tensor) {
@@ -38,7 +39,9 @@ import Testing
         // (Cin, Cout, kernel, stride, padding, dilation, groups, N, H, W)
         (48, 33, 3, 1, 1, 1, 1, 2, 9, 9),  // im2col + GEMM, 151-row tiles crossing the sample boundary
         (40, 36, 3, 2, 1, 1, 1, 3, 9, 7),  // im2col + GEMM, stride, odd sizes
-        (1, 8, 3, 2, 1, 1, 1, 2, 9, 8),  // im2col + GEMM: single input channel (the stems)
+        (1, 8, 3, 2, 1, 1, 1, 2, 9, 8),  // im2col + GEMM: one input channel (the stems)
+        (3, 16, 7, 2, 3, 1, 1, 2, 11, 9),  // im2col + GEMM: ResNet-style 7x7 stride-2 stem
+        (2, 8, 3, 3, 1, 2, 1, 2, 10, 11),  // im2col + GEMM: stride 3 with dilation
         (16, 8, 3, 1, 1, 1, 1, 2, 6, 5),  // direct: few output channels
         (9, 16, 3, 1, 1, 1, 1, 2, 7, 9),  // direct: a partial lane group of inputs
         (12, 13, 3, 1, 2, 2, 1, 2, 7, 6),  // direct: dilation, partial lane groups of inputs and outputs
@@ -56,14 +59,15 @@ import Testing
         let conv = Conv2d(a.0, a.1, kernel: a.2, stride: a.3, padding: a.4, dilation: a.5, groups: a.6, rng: rng)
         for i in 0..<a.1 { conv.bias!.value[i] = rng.normal() }
         let x = randomTensor([a.7, a.8, a.9, a.0], rng)
-        for threads in [1, 2] {
+        for (threads, cacheColumns) in [(1, true), (2, true), (2, false)] {
+            conv.columnCacheLimit = cacheColumns ? 1 << 26 : 0
             withThreads(threads) {
                 conv.parameters.forEach { $0.1.grad.zero() }
                 let y = conv.forward(x)
                 let dy = randomTensor(y.shape, rng)
                 let dx = conv.backward(dy)
                 let r = Self.reference(conv, x, dy)
-                let what = "conv \(a) threads \(threads)"
+                let what = "conv \(a) threads \(threads) cached columns \(cacheColumns)"
                 expectClose(y, r.y, atol: 1e-4, rtol: 1e-4, "\(what) y")
                 expectClose(dx, r.dx, atol: 1e-4, rtol: 1e-4, "\(what) dx")
                 expectClose(conv.weight.grad, r.dw, atol: 2e-4, rtol: 1e-4, "\(what) dw")
