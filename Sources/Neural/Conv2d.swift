@@ -15,12 +15,6 @@ public final class Conv2d: Layer {
     public let bias: Parameter?  // (Cout)
 
     private var input: Tensor?
-    /// im2col matrices of the last training forward, (groups, N * OH * OW, kh * kw * Cg), kept for backward
-    /// so it does not rebuild them; nil when they exceed `columnCacheLimit`.
-    private var columns: Tensor?
-    /// Largest im2col cache (floats) one convolution keeps between forward and backward: 64 Mi floats = 256 MB.
-    /// (Tests set it to 0 to exercise the path that rebuilds columns.)
-    var columnCacheLimit = 1 << 26
     /// Multiply-accumulates per image of the last forward (for GFLOP/s reports).
     public private(set) var lastMacsPerImage = 0
     private let workspace = Workspace()
@@ -75,18 +69,12 @@ public final class Conv2d: Layer {
         let (oh, ow) = outputSize(s.h, s.w)
         let y = Tensor(uninitialized: [s.n, oh, ow, outChannels])
         input = x
-        columns = nil
         lastMacsPerImage = oh * ow * outChannels * kernel.0 * kernel.1 * inChannels / groups
         if isDepthwise || usesDirectKernels {
             (isDepthwise ? depthwiseForward : directForward)(x, s, y, oh, ow)
             return y
         }
         let (_, og, kg) = groupSizes
-        let totalRows = s.n * oh * ow
-        if training && !isPointwise && groups * totalRows * kg <= columnCacheLimit {
-            columns = Tensor(uninitialized: [groups, totalRows, kg])
-        }
-        let cache = columns
         let workers = min(Threads.count, s.n)
         parallelWorkers(workers) { wk in
             let rows = sampleRows(chunk(s.n, workers, wk), oh, ow)
@@ -101,8 +89,7 @@ public final class Conv2d: Layer {
             forEachTile(rows) { tile in
                 for g in 0..<groups {
                     // col: (tile rows, kh * kw * Cg); y[tile, group g] (rows, og) = col W_g^T
-                    let col = cache.map { $0.data + (g * totalRows + tile.lowerBound) * kg }
-                        ?? workspace.buffer(wk, tile.count * kg)
+                    let col = workspace.buffer(wk, tile.count * kg)
                     im2col(x, s, tile, oh, ow, g, col)
                     gemm(transB: true, m: tile.count, n: og, k: kg, a: col, lda: kg,
                          b: weight.value.data + g * og * kg, ldb: kg, beta: 0,
@@ -118,8 +105,6 @@ public final class Conv2d: Layer {
     public override func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("Conv2d.backward before forward") }
         input = nil
-        let cache = columns
-        columns = nil
         let s = ImageShape(x)
         let (oh, ow) = outputSize(s.h, s.w)
         let dx = needsInputGradient ? Tensor(uninitialized: x.shape) : Tensor([0])
@@ -158,26 +143,14 @@ public final class Conv2d: Layer {
             if needsInputGradient {
                 (dx.data + samples.lowerBound * s.h * s.w * s.c).update(repeating: 0, count: samples.count * s.h * s.w * s.c)
             }
-            if let cache {
-                // With the forward's columns kept: dW_g (og, kg) += dy_g^T (og, rows) col_g (rows, kg) in one
-                // GEMM over all of this worker's rows (per-tile calls would repack dy and col in small pieces).
-                for g in 0..<groups {
-                    gemm(transA: true, m: og, n: kg, k: rows.count, a: dy.data + rows.lowerBound * outChannels + g * og,
-                         lda: outChannels, b: cache.data + (g * s.n * oh * ow + rows.lowerBound) * kg, ldb: kg,
-                         beta: 1, c: dw + g * og * kg, ldc: kg)
-                }
-                guard needsInputGradient else { return }
-            }
             forEachTile(rows) { tile in
                 let scratch = workspace.buffer(wk, tile.count * kg)
                 let dyTile = dy.data + tile.lowerBound * outChannels
                 for g in 0..<groups {
-                    if cache == nil {
-                        // dW_g (og, kg) += dy_g^T (og, rows) col (rows, kg), columns rebuilt tile by tile
-                        im2col(x, s, tile, oh, ow, g, scratch)
-                        gemm(transA: true, m: og, n: kg, k: tile.count, a: dyTile + g * og, lda: outChannels,
-                             b: scratch, ldb: kg, beta: 1, c: dw + g * og * kg, ldc: kg)
-                    }
+                    // dW_g (og, kg) += dy_g^T (og, rows) col (rows, kg), the columns rebuilt tile by tile
+                    im2col(x, s, tile, oh, ow, g, scratch)
+                    gemm(transA: true, m: og, n: kg, k: tile.count, a: dyTile + g * og, lda: outChannels,
+                         b: scratch, ldb: kg, beta: 1, c: dw + g * og * kg, ldc: kg)
                     // dcol (rows, kg) = dy_g W_g, added back to the input positions it was copied from
                     if needsInputGradient {
                         gemm(m: tile.count, n: kg, k: og, a: dyTile + g * og, lda: outChannels,
@@ -209,6 +182,8 @@ public final class Conv2d: Layer {
     /// Calls `body` on consecutive tiles of output rows. A tile's im2col matrix is about 256 KB so that it is
     /// still in L2 when the GEMM reads it (convolutions with few output channels are bound by that traffic);
     /// tiles are at least 1024 rows when the weights are large, since OpenBLAS repacks them on every call.
+    /// The backward rebuilds the tiles rather than keeping the forward's columns: keeping them (up to 256 MB
+    /// per layer) made each column a round trip through memory and measured no faster.
     private func forEachTile(_ rows: Range<Int>, _ body: (Range<Int>) -> Void) {
         let (_, og, kg) = groupSizes
         let tile = max((1 << 16) / kg, og * kg >= (1 << 14) ? 1024 : 16)

@@ -3,8 +3,7 @@ import Testing
 
 /// Every convolution path (pointwise GEMM, tiled im2col + GEMM, depthwise, direct kernels) against a naive
 /// definition-following loop, all elements of the output and of the input, weight and bias gradients,
-/// on shapes chosen so that row tiles cross sample boundaries and both workers take part, with the im2col
-/// columns kept from the forward and rebuilt in the backward.
+/// on shapes chosen so that row tiles cross sample boundaries and both workers take part.
 @Suite struct ConvolutionPathTests {
     /// out[n, oy, ox, co] = b[co] + sum over taps and the group's input channels of x * w.
     static func reference(_ conv: Conv2d, _ x: Tensor, _ dy: Tensor) -> (y: Tensor, dx: Tensor, dw: Tensor, db: Tensor) {
@@ -59,15 +58,14 @@ import Testing
         let conv = Conv2d(a.0, a.1, kernel: a.2, stride: a.3, padding: a.4, dilation: a.5, groups: a.6, rng: rng)
         for i in 0..<a.1 { conv.bias!.value[i] = rng.normal() }
         let x = randomTensor([a.7, a.8, a.9, a.0], rng)
-        for (threads, cacheColumns) in [(1, true), (2, true), (2, false)] {
-            conv.columnCacheLimit = cacheColumns ? 1 << 26 : 0
+        for threads in [1, 2] {
             withThreads(threads) {
                 conv.parameters.forEach { $0.1.grad.zero() }
                 let y = conv.forward(x)
                 let dy = randomTensor(y.shape, rng)
                 let dx = conv.backward(dy)
                 let r = Self.reference(conv, x, dy)
-                let what = "conv \(a) threads \(threads) cached columns \(cacheColumns)"
+                let what = "conv \(a) threads \(threads)"
                 expectClose(y, r.y, atol: 1e-4, rtol: 1e-4, "\(what) y")
                 expectClose(dx, r.dx, atol: 1e-4, rtol: 1e-4, "\(what) dx")
                 expectClose(conv.weight.grad, r.dw, atol: 2e-4, rtol: 1e-4, "\(what) dw")
