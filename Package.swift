@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Shards", dependencies: ["CZstd", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: v5),
         .target(name: "DICOM", dependencies: ["COpenJPEG", "CZstd", "CZlib"], swiftSettings: v5),
         .target(name: "Imaging", dependencies: ["CPNG", "Shards"], swiftSettings: vectorised),
-        .target(name: "Neural", dependencies: ["CBLAS", "Shards"], swiftSettings: v5),
+        .target(name: "Neural", dependencies: ["CBLAS", "Shards"], swiftSettings: vectorised),
         .target(name: "Validation", dependencies: ["Imaging", "Shards"], swiftSettings: v5),
         .target(name: "Synthesis", dependencies: ["DICOM", "Imaging", "Shards", "Stages"], swiftSettings: v5),
         .target(name: "Pipeline", dependencies: ["Shards", "Yams"], swiftSettings: v5),

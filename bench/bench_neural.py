@@ -13,6 +13,9 @@ import torch.nn.functional as F
 from common import BIN, emit, run
 
 THREADS, BATCH, STEPS = 2, 16, 3
+# Rounds alternate PyTorch and mammoflow and keep each side's best: on a shared machine one side can
+# otherwise land in a busy minute and the other in a quiet one.
+ROUNDS = 3
 torch.set_num_threads(THREADS)
 
 
@@ -122,7 +125,10 @@ for name, make, model, h, w in [
     ("ResNet-18 256x256", resnet18, "resnet18", 256, 256),
     ("EfficientNetV2-cpu 512x320", effnetv2_cpu, "effnetv2-cpu", 512, 320),
 ]:
-    peer = torch_images_per_second(make, h, w)
-    mine = ours(model, h, w)
+    peer, mine = 0, None
+    for _ in range(ROUNDS):
+        peer = max(peer, torch_images_per_second(make, h, w))
+        result = ours(model, h, w)
+        mine = result if mine is None or result["images_per_second"] > mine["images_per_second"] else mine
     emit(f"neural train step {name} (b16, 2 threads)", mine["images_per_second"], peer, "img/s", higher_is_better=True)
     emit(f"neural train step {name} achieved", mine["gflops"], None, "GFLOP/s", higher_is_better=True)

@@ -2,51 +2,46 @@ import Foundation
 
 /// Pointwise nonlinearities, each with its derivative written from the pre-activation z so that fused
 /// layers (batch norm + activation) can recompute it in backward instead of storing another tensor.
+/// Evaluated eight lanes at a time with a vector exp (see VectorMath.swift).
 public enum Activation: String, Sendable {
     case identity, relu, silu, mish, sigmoid
 
+    /// act(z) in eight lanes (vector exp: no libm call per element).
     @inline(__always)
-    func apply(_ z: Float) -> Float {
+    func apply(_ z: Lanes) -> Lanes {
         switch self {
         case .identity: return z
-        case .relu: return max(z, 0)
-        case .silu: return z / (1 + exp(-z))
-        case .mish: return z * tanh(softplus(z))
-        case .sigmoid: return 1 / (1 + exp(-z))
+        case .relu: return z.replacing(with: 0, where: z .< 0)
+        case .silu: return z * logistic(z)
+        case .mish: return z * tanhSoftplus(z)
+        case .sigmoid: return logistic(z)
         }
     }
 
-    /// d act(z) / dz
+    /// d act(z) / dz in eight lanes.
     @inline(__always)
-    func derivative(_ z: Float) -> Float {
+    func derivative(_ z: Lanes) -> Lanes {
         switch self {
-        case .identity: return 1
-        case .relu: return z > 0 ? 1 : 0
+        case .identity: return Lanes(repeating: 1)
+        case .relu: return Lanes(repeating: 1).replacing(with: 0, where: z .<= 0)
         case .silu:
-            let s = 1 / (1 + exp(-z))
+            let s = logistic(z)
             return s * (1 + z * (1 - s))
         case .mish:
-            let t = tanh(softplus(z)), s = 1 / (1 + exp(-z))
+            let t = tanhSoftplus(z), s = logistic(z)
             return t + z * s * (1 - t * t)
         case .sigmoid:
-            let s = 1 / (1 + exp(-z))
+            let s = logistic(z)
             return s * (1 - s)
         }
     }
 
-    /// out[i] = act(x[i]) over n values, split across cores.
-    func apply(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
-        switch self {
-        case .identity: out.update(from: x, count: n)
-        case .relu: parallelRange(n, grain: 1 << 15) { r in for i in r { out[i] = max(x[i], 0) } }
-        default: parallelRange(n, grain: 1 << 13) { r in for i in r { out[i] = apply(x[i]) } }
-        }
+    /// dL/dz = dy * act'(z) in eight lanes; ReLU passes dy where z > 0 (no multiply, as PyTorch's threshold).
+    @inline(__always)
+    func backward(_ dy: Lanes, at z: Lanes) -> Lanes {
+        self == .relu ? dy.replacing(with: 0, where: z .<= 0) : dy * derivative(z)
     }
 }
-
-/// log(1 + e^z) with PyTorch's threshold (linear above 20).
-@inline(__always)
-func softplus(_ z: Float) -> Float { z > 20 ? z : log1p(exp(z)) }
 
 /// A standalone activation layer (ReLU, SiLU, Mish, sigmoid).
 public final class ActivationLayer: Layer {
@@ -61,17 +56,24 @@ public final class ActivationLayer: Layer {
     // out: same shape as x
     public override func forward(_ x: Tensor) -> Tensor {
         input = x
-        let y = Tensor(uninitialized: x.shape)
-        kind.apply(x.data, y.data, y.count)
+        let y = Tensor(uninitialized: x.shape), n = x.count, act = kind
+        parallelRange(n, grain: 1 << 14) { r in
+            for i in stride(from: r.lowerBound, to: r.upperBound, by: 8) {
+                storeLanes(act.apply(loadLanes(x.data, i, r.upperBound)), y.data, i, r.upperBound)
+            }
+        }
         return y
     }
 
     public override func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("activation backward before forward") }
         input = nil
-        let dx = Tensor(uninitialized: x.shape)
-        parallelRange(x.count, grain: 1 << 13) { r in
-            for i in r { dx.data[i] = dy.data[i] * kind.derivative(x.data[i]) }
+        let dx = Tensor(uninitialized: x.shape), act = kind
+        parallelRange(x.count, grain: 1 << 14) { r in
+            for i in stride(from: r.lowerBound, to: r.upperBound, by: 8) {
+                let g = act.backward(loadLanes(dy.data, i, r.upperBound), at: loadLanes(x.data, i, r.upperBound))
+                storeLanes(g, dx.data, i, r.upperBound)
+            }
         }
         return dx
     }

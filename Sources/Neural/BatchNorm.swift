@@ -14,8 +14,10 @@ public final class BatchNorm: Layer {
     public let runningMean: Tensor  // (C)
     public let runningVar: Tensor  // (C)
 
-    private var xhat: Tensor?  // normalised input, (N, H, W, C)
-    private var invStd: [Float] = []
+    /// The input, kept for backward, which recomputes xhat = (x - mean) * invStd from it: that costs less
+    /// than writing xhat as a second output in the forward.
+    private var input: Tensor?  // (N, H, W, C)
+    private var mean = Tensor([0]), invStd = Tensor([0])  // (C) of the last forward
 
     public init(_ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1, activation: Activation = .identity) {
         self.channels = channels
@@ -36,18 +38,26 @@ public final class BatchNorm: Layer {
     public override func forward(_ x: Tensor) -> Tensor {
         let c = channels, rows = x.count / c
         precondition(x.shape.last == c, "BatchNorm expects \(c) channels, got \(x.shape)")
-        var mean = [Float](repeating: 0, count: c)
-        invStd = [Float](repeating: 0, count: c)
+        let mean = Tensor([c]), invStd = Tensor([c])
         if training {
-            let sums = channelSums(rows, c) { r, acc in addInto(acc, x.data + r * c, c) }
-            for ch in 0..<c { mean[ch] = Float(sums[ch] / Double(rows)) }
-            let squares = mean.withUnsafeBufferPointer { m in
-                channelSums(rows, c) { r, acc in addSquaredDeviation(acc, x.data + r * c, m.baseAddress!, c) }
+            // One pass for both moments, of x - shift with the first row as shift: the shifted values are of
+            // the order of the spread, so E[d^2] - E[d]^2 does not cancel the way E[x^2] - E[x]^2 can.
+            let shift = x.data
+            let moments = channelSums(rows, 2 * c) { r, acc in
+                let row = x.data + r * c
+                for i in stride(from: 0, to: c, by: 8) {
+                    let d = loadLanes(row, i, c) - loadLanes(shift, i, c)
+                    storeLanes(loadLanes(acc, i, c) + d, acc, i, c)
+                    storeLanes(fma(d, d, loadLanes(acc + c, i, c)), acc + c, i, c)
+                }
             }
             for ch in 0..<c {
-                let variance = squares[ch] / Double(rows)
+                let meanShift = moments[ch] / Double(rows)
+                mean[ch] = Float(Double(shift[ch]) + meanShift)
+                let squares = max(moments[c + ch] - meanShift * moments[ch], 0)  // sum of (x - mean)^2
+                let variance = squares / Double(rows)
                 invStd[ch] = Float(1 / (variance + Double(eps)).squareRoot())
-                let unbiased = rows > 1 ? squares[ch] / Double(rows - 1) : variance
+                let unbiased = rows > 1 ? squares / Double(rows - 1) : variance
                 runningMean[ch] = (1 - momentum) * runningMean[ch] + momentum * mean[ch]
                 runningVar[ch] = (1 - momentum) * runningVar[ch] + momentum * Float(unbiased)
             }
@@ -57,43 +67,34 @@ public final class BatchNorm: Layer {
                 invStd[ch] = 1 / (runningVar[ch] + eps).squareRoot()
             }
         }
-        let xh = Tensor(uninitialized: x.shape), y = Tensor(uninitialized: x.shape)
-        let act = activation
-        mean.withUnsafeBufferPointer { m in
-            invStd.withUnsafeBufferPointer { s in
-                let g = gamma.value.data, b = beta.value.data
-                parallelRange(rows, grain: 256) { range in
-                    for r in range {
-                        let hr = xh.data + r * c, yr = y.data + r * c
-                        normalizeRow(x.data + r * c, m.baseAddress!, s.baseAddress!, g, b, hr, yr, c,
-                                     relu: act == .relu)
-                        if act != .relu && act != .identity {
-                            for ch in 0..<c { yr[ch] = act.apply(yr[ch]) }
-                        }
-                    }
-                }
-            }
+        let y = Tensor(uninitialized: x.shape)
+        let act = activation, g = gamma.value.data, b = beta.value.data
+        parallelRange(rows, grain: 256) { range in
+            for r in range { normalizeRow(x.data + r * c, mean.data, invStd.data, g, b, y.data + r * c, c, act) }
         }
-        xhat = xh
+        input = x
+        self.mean = mean
+        self.invStd = invStd
         return y
     }
 
     public override func backward(_ dy: Tensor) -> Tensor {
-        guard let xh = xhat else { preconditionFailure("BatchNorm.backward before forward") }
-        xhat = nil
-        let c = channels, rows = xh.count / c
-        let g = gamma.value.data, b = beta.value.data, act = activation
-        // dz = dy * act'(gamma * xhat + beta), kept in dx; sums of dz and dz * xhat per channel.
-        let dx = Tensor(uninitialized: xh.shape)
+        guard let x = input else { preconditionFailure("BatchNorm.backward before forward") }
+        input = nil
+        let c = channels, rows = x.count / c
+        let m = mean.data, s = invStd.data, g = gamma.value.data, b = beta.value.data, act = activation
+        // dz = dy * act'(gamma * xhat + beta), kept in dx (the activation's derivative costs more than the
+        // memory traffic of writing it once); per-channel sums of dz and dz * xhat.
+        let dx = Tensor(uninitialized: x.shape)
         let sums = channelSums(rows, 2 * c) { r, acc in
-            let hr = xh.data + r * c, dyr = dy.data + r * c, dzr = dx.data + r * c
-            switch act {
-            case .identity: dzr.update(from: dyr, count: c)
-            case .relu: reluGate(dzr, dyr, hr, g, b, c)
-            default: for ch in 0..<c { dzr[ch] = dyr[ch] * act.derivative(hr[ch] * g[ch] + b[ch]) }
+            let xr = x.data + r * c, dyr = dy.data + r * c, dzr = dx.data + r * c
+            for i in stride(from: 0, to: c, by: 8) {
+                let h = (loadLanes(xr, i, c) - loadLanes(m, i, c)) * loadLanes(s, i, c)
+                let dz = act.backward(loadLanes(dyr, i, c), at: fma(h, loadLanes(g, i, c), loadLanes(b, i, c)))
+                storeLanes(dz, dzr, i, c)
+                storeLanes(loadLanes(acc, i, c) + dz, acc, i, c)
+                storeLanes(fma(dz, h, loadLanes(acc + c, i, c)), acc + c, i, c)
             }
-            addInto(acc, dzr, c)
-            multiplyAdd(acc + c, dzr, hr, c)
         }
         for ch in 0..<c {
             beta.grad[ch] += Float(sums[ch])
@@ -103,7 +104,7 @@ public final class BatchNorm: Layer {
         // train: dx = gamma * invstd * (dz - mean(dz) - xhat * mean(dz * xhat)); eval: dx = gamma * invstd * dz
         var scale = [Float](repeating: 0, count: c), meanDz = scale, meanDzXhat = scale
         for ch in 0..<c {
-            scale[ch] = g[ch] * invStd[ch]
+            scale[ch] = g[ch] * s[ch]
             if training {
                 meanDz[ch] = Float(sums[ch] / Double(rows))
                 meanDzXhat[ch] = Float(sums[c + ch] / Double(rows))
@@ -112,10 +113,15 @@ public final class BatchNorm: Layer {
         scale.withUnsafeBufferPointer { sc in
             meanDz.withUnsafeBufferPointer { md in
                 meanDzXhat.withUnsafeBufferPointer { mdh in
+                    let sc = sc.baseAddress!, md = md.baseAddress!, mdh = mdh.baseAddress!
                     parallelRange(rows, grain: 256) { range in
                         for r in range {
-                            let hr = xh.data + r * c, dr = dx.data + r * c
-                            for ch in 0..<c { dr[ch] = sc[ch] * (dr[ch] - md[ch] - hr[ch] * mdh[ch]) }
+                            let xr = x.data + r * c, dr = dx.data + r * c
+                            for i in stride(from: 0, to: c, by: 8) {
+                                let h = (loadLanes(xr, i, c) - loadLanes(m, i, c)) * loadLanes(s, i, c)
+                                let centred = loadLanes(dr, i, c) - loadLanes(md, i, c) - h * loadLanes(mdh, i, c)
+                                storeLanes(loadLanes(sc, i, c) * centred, dr, i, c)
+                            }
                         }
                     }
                 }
@@ -153,68 +159,13 @@ func channelSums(_ rows: Int, _ width: Int, _ accumulate: (Int, UnsafeMutablePoi
     return sums
 }
 
-/// dz = dy where gamma * xhat + beta > 0, else 0 (ReLU's backward from the normalised input), 8 lanes at a time.
-@inline(__always)
-private func reluGate(_ dz: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ xhat: UnsafePointer<Float>,
-                      _ gamma: UnsafePointer<Float>, _ beta: UnsafePointer<Float>, _ n: Int) {
-    var i = 0
-    let pz = UnsafeMutableRawPointer(dz), py = UnsafeRawPointer(dy), ph = UnsafeRawPointer(xhat)
-    let pg = UnsafeRawPointer(gamma), pb = UnsafeRawPointer(beta)
-    while i + 8 <= n {
-        let off = i * 4
-        let z = ph.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self) * pg.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-            + pb.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-        let g = py.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-        pz.storeBytes(of: g.replacing(with: 0, where: z .<= 0), toByteOffset: off, as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < n { dz[i] = xhat[i] * gamma[i] + beta[i] > 0 ? dy[i] : 0; i += 1 }
-}
-
-/// acc[i] += (x[i] - mean[i])^2, eight lanes at a time (the variance pass of the forward statistics).
-@inline(__always)
-private func addSquaredDeviation(_ acc: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
-                                 _ mean: UnsafePointer<Float>, _ n: Int) {
-    var i = 0
-    let pa = UnsafeMutableRawPointer(acc), px = UnsafeRawPointer(x), pm = UnsafeRawPointer(mean)
-    while i + 8 <= n {
-        let off = i * 4
-        let d = px.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-            - pm.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-        pa.storeBytes(of: pa.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self) + d * d,
-                      toByteOffset: off, as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < n { let d = x[i] - mean[i]; acc[i] += d * d; i += 1 }
-}
-
-/// One row of the forward: xhat = (x - mean) * invStd, y = xhat * gamma + beta (then max(y, 0) for a fused
-/// ReLU), eight lanes at a time.
+/// One row of the forward: xhat = (x - mean) * invStd, y = act(xhat * gamma + beta), eight lanes at a time.
 @inline(__always)
 private func normalizeRow(_ x: UnsafePointer<Float>, _ mean: UnsafePointer<Float>, _ invStd: UnsafePointer<Float>,
                           _ gamma: UnsafePointer<Float>, _ beta: UnsafePointer<Float>,
-                          _ xhat: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
-                          relu: Bool) {
-    var i = 0
-    let px = UnsafeRawPointer(x), pm = UnsafeRawPointer(mean), ps = UnsafeRawPointer(invStd)
-    let pg = UnsafeRawPointer(gamma), pb = UnsafeRawPointer(beta)
-    let ph = UnsafeMutableRawPointer(xhat), py = UnsafeMutableRawPointer(y)
-    while i + 8 <= n {
-        let off = i * 4
-        let h = (px.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-            - pm.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self))
-            * ps.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-        var out = h * pg.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-            + pb.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-        if relu { out.replace(with: 0, where: out .< 0) }
-        ph.storeBytes(of: h, toByteOffset: off, as: SIMD8<Float>.self)
-        py.storeBytes(of: out, toByteOffset: off, as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < n {
-        let h = (x[i] - mean[i]) * invStd[i], out = h * gamma[i] + beta[i]
-        xhat[i] = h
-        y[i] = relu ? max(out, 0) : out
-        i += 1
+                          _ y: UnsafeMutablePointer<Float>, _ n: Int, _ act: Activation) {
+    for i in stride(from: 0, to: n, by: 8) {
+        let h = (loadLanes(x, i, n) - loadLanes(mean, i, n)) * loadLanes(invStd, i, n)
+        storeLanes(act.apply(fma(h, loadLanes(gamma, i, n), loadLanes(beta, i, n))), y, i, n)
     }
 }

@@ -3,9 +3,11 @@ import Foundation
 /// 2-D convolution over NHWC images, as in PyTorch's `nn.Conv2d` (zero padding, any kernel, stride,
 /// dilation and groups). Weight layout is (Cout, kh, kw, Cin/groups): each output channel's filter is one
 /// contiguous row matching an im2col row, so the convolution is col (M, K) x weight^T (K, Cout).
-/// Three paths: 1x1 stride-1 convolutions are GEMMs on the input itself (no copy); depthwise convolutions
-/// (groups == Cin == Cout) are a direct SIMD loop; everything else is im2col + sgemm per group.
-/// Work is split by samples across `Threads.count` workers, each calling single-threaded sgemm.
+/// Four paths: 1x1 stride-1 convolutions are GEMMs on the input itself (no copy); depthwise convolutions
+/// (groups == Cin == Cout) are a direct SIMD loop; so are convolutions with few output channels
+/// (DirectConvolution.swift); everything else is im2col + sgemm per group.
+/// Work is split by samples across `Threads.count` workers, each calling single-threaded sgemm on tiles of
+/// output rows (see `forEachTile`).
 public final class Conv2d: Layer {
     public let inChannels, outChannels, groups: Int
     public let kernel, stride, padding, dilation: (Int, Int)
@@ -13,15 +15,10 @@ public final class Conv2d: Layer {
     public let bias: Parameter?  // (Cout)
 
     private var input: Tensor?
-    /// im2col matrices of the last training forward, (groups, N * OH * OW, kh * kw * Cg), kept for backward
-    /// so it does not rebuild them; nil when they exceed `columnCacheLimit`.
-    private var columns: Tensor?
-    /// Largest im2col cache (floats) one convolution keeps between forward and backward: 64 Mi floats = 256 MB.
-    public static let columnCacheLimit = 1 << 26
     /// Multiply-accumulates per image of the last forward (for GFLOP/s reports).
     public private(set) var lastMacsPerImage = 0
     private let workspace = Workspace()
-    private let gradWorkspace = Workspace()
+    let gradWorkspace = Workspace()
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
                 padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true,
@@ -72,36 +69,33 @@ public final class Conv2d: Layer {
         let (oh, ow) = outputSize(s.h, s.w)
         let y = Tensor(uninitialized: [s.n, oh, ow, outChannels])
         input = x
-        columns = nil
         lastMacsPerImage = oh * ow * outChannels * kernel.0 * kernel.1 * inChannels / groups
-        if isDepthwise {
-            depthwiseForward(x, s, y, oh, ow)
-        } else {
-            let (_, og, kg) = groupSizes
-            let totalRows = s.n * oh * ow
-            if training && !isPointwise && groups * totalRows * kg <= Self.columnCacheLimit {
-                columns = Tensor(uninitialized: [groups, totalRows, kg])
+        if isDepthwise || usesDirectKernels {
+            (isDepthwise ? depthwiseForward : directForward)(x, s, y, oh, ow)
+            return y
+        }
+        let (_, og, kg) = groupSizes
+        let workers = min(Threads.count, s.n)
+        parallelWorkers(workers) { wk in
+            let rows = sampleRows(chunk(s.n, workers, wk), oh, ow)
+            if isPointwise {
+                // y (M, Cout) = x (M, Cin) W^T: one GEMM over all of this worker's pixels, no copy.
+                gemm(transB: true, m: rows.count, n: outChannels, k: inChannels,
+                     a: x.data + rows.lowerBound * inChannels, lda: inChannels, b: weight.value.data,
+                     ldb: inChannels, beta: 0, c: y.data + rows.lowerBound * outChannels, ldc: outChannels)
+                if let bias { addBias(y.data + rows.lowerBound * outChannels, rows.count, bias.value.data, channels: outChannels) }
+                return
             }
-            let cache = columns
-            let workers = min(Threads.count, s.n)
-            parallelWorkers(workers) { wk in
-                forEachSampleBlock(chunk(s.n, workers, wk), s, oh, ow) { samples in
-                    let rows = samples.count * oh * ow, row0 = samples.lowerBound * oh * ow
-                    if isPointwise {
-                        gemm(transB: true, m: rows, n: outChannels, k: inChannels, a: x.data + row0 * inChannels,
-                             lda: inChannels, b: weight.value.data, ldb: inChannels, beta: 0,
-                             c: y.data + row0 * outChannels, ldc: outChannels)
-                    } else {
-                        for g in 0..<groups {
-                            let col = cache.map { $0.data + (g * totalRows + row0) * kg } ?? workspace.buffer(wk, rows * kg)
-                            im2col(x, s, samples, oh, ow, g, col)
-                            gemm(transB: true, m: rows, n: og, k: kg, a: col, lda: kg,
-                                 b: weight.value.data + g * og * kg, ldb: kg, beta: 0,
-                                 c: y.data + row0 * outChannels + g * og, ldc: outChannels)
-                        }
-                    }
-                    if let bias { addBias(y.data + row0 * outChannels, rows, bias.value.data, channels: outChannels) }
+            forEachTile(rows) { tile in
+                for g in 0..<groups {
+                    // col: (tile rows, kh * kw * Cg); y[tile, group g] (rows, og) = col W_g^T
+                    let col = workspace.buffer(wk, tile.count * kg)
+                    im2col(x, s, tile, oh, ow, g, col)
+                    gemm(transB: true, m: tile.count, n: og, k: kg, a: col, lda: kg,
+                         b: weight.value.data + g * og * kg, ldb: kg, beta: 0,
+                         c: y.data + tile.lowerBound * outChannels + g * og, ldc: outChannels)
                 }
+                if let bias { addBias(y.data + tile.lowerBound * outChannels, tile.count, bias.value.data, channels: outChannels) }
             }
         }
         return y
@@ -111,17 +105,16 @@ public final class Conv2d: Layer {
     public override func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("Conv2d.backward before forward") }
         input = nil
-        let cache = columns
-        columns = nil
         let s = ImageShape(x)
         let (oh, ow) = outputSize(s.h, s.w)
         let dx = needsInputGradient ? Tensor(uninitialized: x.shape) : Tensor([0])
-        if isDepthwise {
-            depthwiseBackward(x, s, dy, dx, oh, ow)
+        if isDepthwise || usesDirectKernels {
+            (isDepthwise ? depthwiseBackward : directBackward)(x, s, dy, dx, oh, ow)
             return dx
         }
         let workers = min(Threads.count, s.n)
         let gradSize = weight.value.count + outChannels
+        let (_, og, kg) = groupSizes
         parallelWorkers(workers) { wk in
             // Worker 0 accumulates straight into the parameter gradients, the others into scratch.
             let dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?
@@ -133,40 +126,36 @@ public final class Conv2d: Layer {
                 dw.update(repeating: 0, count: gradSize)
                 db = bias == nil ? nil : dw + weight.value.count
             }
-            forEachSampleBlock(chunk(s.n, workers, wk), s, oh, ow) { samples in
-                let rows = samples.count * oh * ow, row0 = samples.lowerBound * oh * ow
-                let dyBlock = dy.data + row0 * outChannels
-                if let db { sumRows(dyBlock, rows, outChannels, into: db) }
-                if isPointwise {
-                    // dW (Cout, Cin) += dy^T (Cout, M) x (M, Cin); dx (M, Cin) = dy (M, Cout) W (Cout, Cin)
-                    gemm(transA: true, m: outChannels, n: inChannels, k: rows, a: dyBlock, lda: outChannels,
-                         b: x.data + row0 * inChannels, ldb: inChannels, beta: 1, c: dw, ldc: inChannels)
-                    if needsInputGradient {
-                        gemm(m: rows, n: inChannels, k: outChannels, a: dyBlock, lda: outChannels,
-                             b: weight.value.data, ldb: inChannels, beta: 0, c: dx.data + row0 * inChannels,
-                             ldc: inChannels)
-                    }
-                    return
-                }
-                let (_, og, kg) = groupSizes
-                let scratch = workspace.buffer(wk, rows * kg)
+            let samples = chunk(s.n, workers, wk), rows = sampleRows(samples, oh, ow)
+            if let db { sumRows(dy.data + rows.lowerBound * outChannels, rows.count, outChannels, into: db) }
+            if isPointwise {
+                // dW (Cout, Cin) += dy^T (Cout, M) x (M, Cin); dx (M, Cin) = dy (M, Cout) W (Cout, Cin)
+                let dyRows = dy.data + rows.lowerBound * outChannels
+                gemm(transA: true, m: outChannels, n: inChannels, k: rows.count, a: dyRows, lda: outChannels,
+                     b: x.data + rows.lowerBound * inChannels, ldb: inChannels, beta: 1, c: dw, ldc: inChannels)
                 if needsInputGradient {
-                    (dx.data + samples.lowerBound * s.h * s.w * s.c).update(repeating: 0, count: samples.count * s.h * s.w * s.c)
+                    gemm(m: rows.count, n: inChannels, k: outChannels, a: dyRows, lda: outChannels,
+                         b: weight.value.data, ldb: inChannels, beta: 0, c: dx.data + rows.lowerBound * inChannels,
+                         ldc: inChannels)
                 }
+                return
+            }
+            if needsInputGradient {
+                (dx.data + samples.lowerBound * s.h * s.w * s.c).update(repeating: 0, count: samples.count * s.h * s.w * s.c)
+            }
+            forEachTile(rows) { tile in
+                let scratch = workspace.buffer(wk, tile.count * kg)
+                let dyTile = dy.data + tile.lowerBound * outChannels
                 for g in 0..<groups {
-                    let col: UnsafeMutablePointer<Float>
-                    if let cache {
-                        col = cache.data + (g * s.n * oh * ow + row0) * kg
-                    } else {
-                        col = scratch
-                        im2col(x, s, samples, oh, ow, g, col)
-                    }
-                    gemm(transA: true, m: og, n: kg, k: rows, a: dyBlock + g * og, lda: outChannels,
-                         b: col, ldb: kg, beta: 1, c: dw + g * og * kg, ldc: kg)
+                    // dW_g (og, kg) += dy_g^T (og, rows) col (rows, kg), the columns rebuilt tile by tile
+                    im2col(x, s, tile, oh, ow, g, scratch)
+                    gemm(transA: true, m: og, n: kg, k: tile.count, a: dyTile + g * og, lda: outChannels,
+                         b: scratch, ldb: kg, beta: 1, c: dw + g * og * kg, ldc: kg)
+                    // dcol (rows, kg) = dy_g W_g, added back to the input positions it was copied from
                     if needsInputGradient {
-                        gemm(m: rows, n: kg, k: og, a: dyBlock + g * og, lda: outChannels,
+                        gemm(m: tile.count, n: kg, k: og, a: dyTile + g * og, lda: outChannels,
                              b: weight.value.data + g * og * kg, ldb: kg, beta: 0, c: scratch, ldc: kg)
-                        col2im(scratch, s, samples, oh, ow, g, dx)
+                        col2im(scratch, s, tile, oh, ow, g, dx)
                     }
                 }
             }
@@ -185,88 +174,72 @@ public final class Conv2d: Layer {
         return (cg, outChannels / groups, kernel.0 * kernel.1 * cg)
     }
 
-    /// Calls `body` on consecutive sample ranges within `samples`, small enough that one block's im2col
-    /// matrix stays around a few MB (cache-friendly, bounded memory) but at least one sample.
-    private func forEachSampleBlock(_ samples: Range<Int>, _ s: ImageShape, _ oh: Int, _ ow: Int,
-                                    _ body: (Range<Int>) -> Void) {
-        let perSample = oh * ow * max(kernel.0 * kernel.1 * inChannels / groups, outChannels)
-        let block = max(1, (1 << 20) / max(perSample, 1))
-        var start = samples.lowerBound
-        while start < samples.upperBound {
-            let end = min(start + block, samples.upperBound)
+    /// Output rows (flat (n, oy, ox) indices of the (N * OH * OW, Cout) output matrix) of `samples`.
+    private func sampleRows(_ samples: Range<Int>, _ oh: Int, _ ow: Int) -> Range<Int> {
+        (samples.lowerBound * oh * ow)..<(samples.upperBound * oh * ow)
+    }
+
+    /// Calls `body` on consecutive tiles of output rows. A tile's im2col matrix is about 256 KB so that it is
+    /// still in L2 when the GEMM reads it (convolutions with few output channels are bound by that traffic);
+    /// tiles are at least 1024 rows when the weights are large, since OpenBLAS repacks them on every call.
+    /// The backward rebuilds the tiles rather than keeping the forward's columns: keeping them (up to 256 MB
+    /// per layer) made each column a round trip through memory and measured no faster.
+    private func forEachTile(_ rows: Range<Int>, _ body: (Range<Int>) -> Void) {
+        let (_, og, kg) = groupSizes
+        let tile = max((1 << 16) / kg, og * kg >= (1 << 14) ? 1024 : 16)
+        var start = rows.lowerBound
+        while start < rows.upperBound {
+            let end = min(start + tile, rows.upperBound)
             body(start..<end)
             start = end
         }
     }
 
-    /// Walks the im2col matrix of group g for `samples` in row order: visit(column offset, input offset)
-    /// for each (output pixel, kernel tap), the input offset being -1 where the tap falls in the padding.
+    /// Walks the im2col rows `rows` of group g as segments of contiguous floats:
+    /// visit(column offset, input offset, count), the input offset being -1 where the segment is padding.
+    /// A window row lying inside the image is one segment of kw * C floats when groups == 1 and there is
+    /// no horizontal dilation (kw adjacent pixels of all channels), otherwise one segment per tap.
     @inline(__always)
-    private func forEachTap(_ s: ImageShape, _ samples: Range<Int>, _ oh: Int, _ ow: Int, _ g: Int,
-                            _ visit: (Int, Int) -> Void) {
-        let (cg, _, _) = groupSizes
-        var column = 0
-        for n in samples {
-            for oy in 0..<oh {
-                for ox in 0..<ow {
-                    for ky in 0..<kernel.0 {
-                        let iy = oy * stride.0 - padding.0 + ky * dilation.0
-                        for kx in 0..<kernel.1 {
-                            let ix = ox * stride.1 - padding.1 + kx * dilation.1
-                            let inside = iy >= 0 && iy < s.h && ix >= 0 && ix < s.w
-                            visit(column, inside ? ((n * s.h + iy) * s.w + ix) * s.c + g * cg : -1)
-                            column += cg
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    // col: (samples * OH * OW, kh * kw * Cg) for group g; zero where the window falls in the padding.
-    // With groups == 1 and no horizontal dilation, a window row lying inside the image is kw adjacent pixels
-    // of all channels, so it is one copy of kw * C floats instead of kw short ones.
-    private func im2col(_ x: Tensor, _ s: ImageShape, _ samples: Range<Int>, _ oh: Int, _ ow: Int, _ g: Int,
-                        _ col: UnsafeMutablePointer<Float>) {
+    private func forEachSegment(_ s: ImageShape, _ rows: Range<Int>, _ oh: Int, _ ow: Int, _ g: Int,
+                                _ visit: (Int, Int, Int) -> Void) {
         let (cg, _, kg) = groupSizes
         let kw = kernel.1, windowRow = kw * cg
         let rowsAreContiguous = groups == 1 && dilation.1 == 1
-        var dst = col
-        for n in samples {
-            for oy in 0..<oh {
-                for ox in 0..<ow {
-                    let ix0 = ox * stride.1 - padding.1
-                    let rowInside = rowsAreContiguous && ix0 >= 0 && ix0 + kw <= s.w
-                    for ky in 0..<kernel.0 {
-                        let out = dst + ky * windowRow
-                        let iy = oy * stride.0 - padding.0 + ky * dilation.0
-                        guard iy >= 0 && iy < s.h else { out.update(repeating: 0, count: windowRow); continue }
-                        let imageRow = x.data + (n * s.h + iy) * s.w * s.c + g * cg
-                        if rowInside {
-                            copyFloats(out, imageRow + ix0 * s.c, windowRow)
-                            continue
-                        }
-                        for kx in 0..<kw {
-                            let ix = ix0 + kx * dilation.1
-                            if ix >= 0 && ix < s.w {
-                                copyFloats(out + kx * cg, imageRow + ix * s.c, cg)
-                            } else {
-                                (out + kx * cg).update(repeating: 0, count: cg)
-                            }
-                        }
-                    }
-                    dst += kg
+        var n = rows.lowerBound / (oh * ow), oy = rows.lowerBound / ow % oh, ox = rows.lowerBound % ow
+        var column = 0
+        for _ in rows {
+            let ix0 = ox * stride.1 - padding.1
+            let rowInside = rowsAreContiguous && ix0 >= 0 && ix0 + kw <= s.w
+            for ky in 0..<kernel.0 {
+                let out = column + ky * windowRow
+                let iy = oy * stride.0 - padding.0 + ky * dilation.0
+                guard iy >= 0 && iy < s.h else { visit(out, -1, windowRow); continue }
+                let imageRow = (n * s.h + iy) * s.w * s.c + g * cg
+                if rowInside { visit(out, imageRow + ix0 * s.c, windowRow); continue }
+                for kx in 0..<kw {
+                    let ix = ix0 + kx * dilation.1
+                    visit(out + kx * cg, ix >= 0 && ix < s.w ? imageRow + ix * s.c : -1, cg)
                 }
             }
+            column += kg
+            ox += 1
+            if ox == ow { ox = 0; oy += 1; if oy == oh { oy = 0; n += 1 } }
         }
     }
 
-    // Adds each im2col entry back to the input position it was copied from.
-    private func col2im(_ col: UnsafeMutablePointer<Float>, _ s: ImageShape, _ samples: Range<Int>, _ oh: Int,
+    // col: (rows, kh * kw * Cg) for group g; zero where the window falls in the padding.
+    private func im2col(_ x: Tensor, _ s: ImageShape, _ rows: Range<Int>, _ oh: Int, _ ow: Int, _ g: Int,
+                        _ col: UnsafeMutablePointer<Float>) {
+        forEachSegment(s, rows, oh, ow, g) { column, at, count in
+            if at >= 0 { copyFloats(col + column, x.data + at, count) } else { (col + column).update(repeating: 0, count: count) }
+        }
+    }
+
+    // Adds each im2col entry back to the input position it was copied from (the transpose of im2col).
+    private func col2im(_ col: UnsafeMutablePointer<Float>, _ s: ImageShape, _ rows: Range<Int>, _ oh: Int,
                         _ ow: Int, _ g: Int, _ dx: Tensor) {
-        let cg = inChannels / groups
-        forEachTap(s, samples, oh, ow, g) { column, at in
-            if at >= 0 { addInto(dx.data + at, col + column, cg) }
+        forEachSegment(s, rows, oh, ow, g) { column, at, count in
+            if at >= 0 { addInto(dx.data + at, col + column, count) }
         }
     }
 
@@ -348,53 +321,4 @@ public final class Conv2d: Layer {
             if let bias { addInto(bias.grad.data, acc + taps * c, c) }
         }
     }
-}
-
-// MARK: - Vector kernels shared by the layers
-
-/// out[i] += a[i] * b[i], eight lanes at a time.
-@inline(__always)
-func multiplyAdd(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) {
-    var i = 0
-    let o = UnsafeMutableRawPointer(out), pa = UnsafeRawPointer(a), pb = UnsafeRawPointer(b)
-    while i + 8 <= n {
-        let off = i * 4
-        let r = o.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-            + pa.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-            * pb.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-        o.storeBytes(of: r, toByteOffset: off, as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < n { out[i] += a[i] * b[i]; i += 1 }
-}
-
-/// dst[i] = src[i]; short copies inline, since a memmove call per im2col tap costs more than a few floats.
-@inline(__always)
-func copyFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
-    if n < 64 { for i in 0..<n { dst[i] = src[i] } } else { dst.update(from: src, count: n) }
-}
-
-/// out[i] += a[i], eight lanes at a time.
-@inline(__always)
-func addInto(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ n: Int) {
-    var i = 0
-    let o = UnsafeMutableRawPointer(out), pa = UnsafeRawPointer(a)
-    while i + 8 <= n {
-        let off = i * 4
-        let r = o.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-            + pa.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self)
-        o.storeBytes(of: r, toByteOffset: off, as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < n { out[i] += a[i]; i += 1 }
-}
-
-/// Adds `bias` (C) to each of `rows` rows of a (rows, C) matrix.
-func addBias(_ y: UnsafeMutablePointer<Float>, _ rows: Int, _ bias: UnsafePointer<Float>, channels c: Int) {
-    for r in 0..<rows { addInto(y + r * c, bias, c) }
-}
-
-/// sums[c] += sum over rows of m[r, c].
-func sumRows(_ m: UnsafePointer<Float>, _ rows: Int, _ c: Int, into sums: UnsafeMutablePointer<Float>) {
-    for r in 0..<rows { addInto(sums, m + r * c, c) }
 }

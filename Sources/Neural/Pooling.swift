@@ -1,10 +1,14 @@
-/// Max pooling over NHWC windows (PyTorch's `nn.MaxPool2d`: padding counts as -infinity, floor output size).
+/// Max pooling over NHWC windows (PyTorch's `nn.MaxPool2d`: padding counts as -infinity, floor output size;
+/// the first maximum in window order wins ties).
 public final class MaxPool2d: Layer {
     public let kernel, stride, padding: Int
-    private var argmax: [Int32] = []  // flat input index chosen for each output element
+    /// Window tap (ky * kernel + kx) that won, for each output element, stored as a float so that the
+    /// channel loop runs in lanes and the buffer comes from the tensor pool.
+    private var winner: Tensor?
     private var inputShape: [Int] = []
 
     public init(kernel: Int, stride: Int? = nil, padding: Int = 0) {
+        precondition(padding <= kernel / 2, "max-pool padding must be at most half the kernel (as in PyTorch)")
         self.kernel = kernel
         self.stride = stride ?? kernel
         self.padding = padding
@@ -15,45 +19,55 @@ public final class MaxPool2d: Layer {
     public override func forward(_ x: Tensor) -> Tensor {
         let s = ImageShape(x)
         let oh = (s.h + 2 * padding - kernel) / stride + 1, ow = (s.w + 2 * padding - kernel) / stride + 1
-        let y = Tensor(uninitialized: [s.n, oh, ow, s.c])
+        let y = Tensor(uninitialized: [s.n, oh, ow, s.c]), arg = Tensor(uninitialized: y.shape)
         inputShape = x.shape
-        argmax = [Int32](repeating: 0, count: y.count)
-        argmax.withUnsafeMutableBufferPointer { arg in
-            parallelRange(s.n * oh, grain: 1) { rows in
-                for r in rows {
-                    let n = r / oh, oy = r % oh
-                    for ox in 0..<ow {
-                        let out = ((n * oh + oy) * ow + ox) * s.c
-                        for ch in 0..<s.c { y.data[out + ch] = -.infinity; arg[out + ch] = -1 }
+        parallelRange(s.n * oh, grain: 1) { rows in
+            for r in rows {
+                let n = r / oh, oy = r % oh
+                for ox in 0..<ow {
+                    let out = ((n * oh + oy) * ow + ox) * s.c
+                    for c8 in Swift.stride(from: 0, to: s.c, by: 8) {
+                        var best = Lanes(repeating: -.infinity), tap = Lanes(repeating: -1)
                         for ky in 0..<kernel {
                             let iy = oy * stride - padding + ky
                             guard iy >= 0 && iy < s.h else { continue }
                             for kx in 0..<kernel {
                                 let ix = ox * stride - padding + kx
                                 guard ix >= 0 && ix < s.w else { continue }
-                                let at = ((n * s.h + iy) * s.w + ix) * s.c
-                                for ch in 0..<s.c where x.data[at + ch] > y.data[out + ch] || arg[out + ch] < 0 {
-                                    y.data[out + ch] = x.data[at + ch]
-                                    arg[out + ch] = Int32(at + ch)
-                                }
+                                let v = loadLanes(x.data + ((n * s.h + iy) * s.w + ix) * s.c, c8, s.c)
+                                // The first tap in the window always counts (even -inf); later ones must be larger.
+                                let wins = (v .> best) .| (tap .< 0)
+                                best.replace(with: v, where: wins)
+                                tap.replace(with: Float(ky * kernel + kx), where: wins)
                             }
                         }
+                        storeLanes(best, y.data + out, c8, s.c)
+                        storeLanes(tap, arg.data + out, c8, s.c)
                     }
                 }
             }
         }
+        winner = arg
         return y
     }
 
     public override func backward(_ dy: Tensor) -> Tensor {
+        guard let arg = winner else { preconditionFailure("MaxPool2d.backward before forward") }
+        winner = nil
         let dx = Tensor(inputShape)
-        let s = ImageShape(dx)
-        let perSample = dy.count / max(s.n, 1)
-        argmax.withUnsafeBufferPointer { arg in
-            // Windows of one sample only touch that sample's input: split by samples, no write conflicts.
-            parallelRange(s.n, grain: 1) { samples in
-                for i in (samples.lowerBound * perSample)..<(samples.upperBound * perSample) {
-                    dx.data[Int(arg[i])] += dy.data[i]
+        let s = ImageShape(dx), oh = dy.shape[1], ow = dy.shape[2]
+        // Windows of one sample only touch that sample's input: split by samples, no write conflicts.
+        parallelRange(s.n, grain: 1) { samples in
+            for n in samples {
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        let out = ((n * oh + oy) * ow + ox) * s.c
+                        for ch in 0..<s.c {
+                            let t = Int(arg.data[out + ch])
+                            let iy = oy * stride - padding + t / kernel, ix = ox * stride - padding + t % kernel
+                            dx.data[((n * s.h + iy) * s.w + ix) * s.c + ch] += dy.data[out + ch]
+                        }
+                    }
                 }
             }
         }

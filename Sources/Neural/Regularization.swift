@@ -90,18 +90,25 @@ public final class SqueezeExcite: Layer {
     // x: (N, H, W, C) -> out: (N, H, W, C)
     public override func forward(_ x: Tensor) -> Tensor {
         let s = ImageShape(x), hw = s.h * s.w
+        // squeezed (N, C) = mean over positions
         let squeezed = Tensor([s.n, s.c])
-        for n in 0..<s.n {
-            for p in 0..<hw { addInto(squeezed.data + n * s.c, x.data + (n * hw + p) * s.c, s.c) }
-            for ch in 0..<s.c { squeezed[n * s.c + ch] /= Float(hw) }
+        parallelRange(s.n, grain: 1) { samples in
+            for n in samples {
+                let sum = squeezed.data + n * s.c
+                sumRows(x.data + n * hw * s.c, hw, s.c, into: sum)
+                for ch in 0..<s.c { sum[ch] /= Float(hw) }
+            }
         }
         let g = expand.forward(act.forward(reduce.forward(squeezed)))
-        for i in 0..<g.count { g[i] = 1 / (1 + exp(-g[i])) }
+        for i in Swift.stride(from: 0, to: g.count, by: 8) { storeLanes(logistic(loadLanes(g.data, i, g.count)), g.data, i, g.count) }
+        // out = x * gate[n] (broadcast over positions)
         let y = Tensor(uninitialized: x.shape)
-        parallelRange(s.n * hw, grain: 256) { r in
-            for pix in r {
-                let n = pix / hw
-                for ch in 0..<s.c { y.data[pix * s.c + ch] = x.data[pix * s.c + ch] * g.data[n * s.c + ch] }
+        parallelRange(s.n * hw, grain: 256) { pixels in
+            for pix in pixels {
+                let gate = g.data + pix / hw * s.c, xr = x.data + pix * s.c, yr = y.data + pix * s.c
+                for i in Swift.stride(from: 0, to: s.c, by: 8) {
+                    storeLanes(loadLanes(xr, i, s.c) * loadLanes(gate, i, s.c), yr, i, s.c)
+                }
             }
         }
         input = x
@@ -113,23 +120,26 @@ public final class SqueezeExcite: Layer {
         guard let x = input, let g = gate else { preconditionFailure("SqueezeExcite.backward before forward") }
         input = nil
         let s = ImageShape(x), hw = s.h * s.w
-        // dgate[n, c] = sum_hw dy * x, then through the sigmoid
+        // dgate[n, c] = sum_hw dy * x, then through the sigmoid: dpre = dgate * g * (1 - g)
         let dpre = Tensor([s.n, s.c])
-        for n in 0..<s.n {
-            for p in 0..<hw {
-                multiplyAdd(dpre.data + n * s.c, dy.data + (n * hw + p) * s.c, x.data + (n * hw + p) * s.c, s.c)
+        parallelRange(s.n, grain: 1) { samples in
+            for n in samples {
+                let d = dpre.data + n * s.c, gn = g.data + n * s.c
+                for p in 0..<hw { multiplyAdd(d, dy.data + (n * hw + p) * s.c, x.data + (n * hw + p) * s.c, s.c) }
+                for ch in 0..<s.c { d[ch] *= gn[ch] * (1 - gn[ch]) }
             }
         }
-        for i in 0..<dpre.count { dpre[i] *= g[i] * (1 - g[i]) }
         let dsqueezed = reduce.backward(act.backward(expand.backward(dpre)))
         // dx = dy * gate + dsqueezed / HW (broadcast over positions)
         let dx = Tensor(uninitialized: x.shape)
-        parallelRange(s.n * hw, grain: 256) { r in
-            for pix in r {
-                let n = pix / hw
-                for ch in 0..<s.c {
-                    dx.data[pix * s.c + ch] = dy.data[pix * s.c + ch] * g.data[n * s.c + ch]
-                        + dsqueezed.data[n * s.c + ch] / Float(hw)
+        let spread = Lanes(repeating: 1 / Float(hw))
+        parallelRange(s.n * hw, grain: 256) { pixels in
+            for pix in pixels {
+                let n = pix / hw, gate = g.data + n * s.c, ds = dsqueezed.data + n * s.c
+                let dyr = dy.data + pix * s.c, dxr = dx.data + pix * s.c
+                for i in Swift.stride(from: 0, to: s.c, by: 8) {
+                    let v = fma(loadLanes(ds, i, s.c), spread, loadLanes(dyr, i, s.c) * loadLanes(gate, i, s.c))
+                    storeLanes(v, dxr, i, s.c)
                 }
             }
         }

@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 import Dispatch
 
 /// Threading policy. Our loops split across `Threads.count` workers; OpenBLAS is kept single-threaded and
@@ -50,21 +51,28 @@ func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, al
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
-/// Per-worker scratch buffers reused across calls, so hot loops do not allocate.
+/// Per-worker scratch buffers reused across calls, so hot loops do not allocate. Workers ask for their
+/// buffers concurrently: the slot list is guarded by a lock and each worker only ever resizes its own slot.
 final class Workspace {
-    private var buffers: [UnsafeMutablePointer<Float>] = []
-    private var sizes: [Int] = []
+    private final class Slot {
+        var pointer = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+        var size = 1
+        deinit { pointer.deallocate() }
+    }
+    private let lock = NSLock()
+    private var slots: [Slot] = []
 
     /// A buffer of at least `count` floats private to `worker` (contents undefined).
     func buffer(_ worker: Int, _ count: Int) -> UnsafeMutablePointer<Float> {
-        while buffers.count <= worker { buffers.append(.allocate(capacity: 1)); sizes.append(1) }
-        if sizes[worker] < count {
-            buffers[worker].deallocate()
-            buffers[worker] = .allocate(capacity: count)
-            sizes[worker] = count
+        lock.lock()
+        while slots.count <= worker { slots.append(Slot()) }
+        let slot = slots[worker]
+        lock.unlock()
+        if slot.size < count {
+            slot.pointer.deallocate()
+            slot.pointer = .allocate(capacity: count)
+            slot.size = count
         }
-        return buffers[worker]
+        return slot.pointer
     }
-
-    deinit { buffers.forEach { $0.deallocate() } }
 }
