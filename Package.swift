@@ -51,8 +51,11 @@ let package = Package(
         .target(name: "Stages", dependencies: ["Shards", "Imaging"], swiftSettings: v5),
 
         .executableTarget(name: "mammoflow", dependencies: [
-            "Pipeline", "Shards", "DICOM", "Imaging", "Synthesis", "Validation", "Stages", "Neural",
+            "Pipeline", "Shards", "DICOM", "Imaging", "Synthesis", "Validation", "Stages",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: v5),
+        .executableTarget(name: "mammoflow-neural-bench", dependencies: [
+            "Neural", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
 
         .testTarget(name: "ShardsTests", dependencies: ["Shards"], swiftSettings: v5),

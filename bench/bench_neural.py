@@ -1,5 +1,5 @@
 """Neural core: training-step throughput (forward, BCE, backward, AdamW; batch 16, fp32, 2 threads) of the
-same architectures in mammoflow (`mammoflow neural-bench`) and PyTorch CPU (channels_last).
+same architectures in mammoflow (`mammoflow-neural-bench`) and PyTorch CPU (channels_last).
 Rows: images/s for each (ratio > 1: we are faster), plus our achieved GFLOP/s."""
 import json
 import math
@@ -114,7 +114,7 @@ def torch_images_per_second(make, h, w):
 
 
 def ours(model, h, w):
-    out = run(os.path.join(BIN, "mammoflow"), "neural-bench", "--model", model, "--height", h, "--width", w,
+    out = run(os.path.join(BIN, "mammoflow-neural-bench"), "--model", model, "--height", h, "--width", w,
               "--batch", BATCH, "--threads", THREADS, "--steps", STEPS)
     return json.loads(out.strip().splitlines()[-1])
 

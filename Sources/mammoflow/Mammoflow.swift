@@ -21,7 +21,6 @@ struct Mammoflow: ParsableCommand {
             MetricsCommand.self,
             ShardCommand.self,
             DICOMCommand.self,
-            NeuralBench.self,
         ]
     )
 }

@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import Neural
 
-/// Hidden benchmark of the neural core: train-step throughput (forward, BCE, backward, AdamW) on random
-/// images, printed as one JSON object for bench/bench_neural.py.
+/// Benchmark of the neural core: train-step throughput (forward, BCE, backward, AdamW) on random images,
+/// printed as one JSON object for bench/bench_neural.py. Its own executable, not a `mammoflow` subcommand,
+/// so that the CLI people use does not load OpenBLAS (whose thread pool spins at start-up in every process).
+@main
 struct NeuralBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "neural-bench",
-        abstract: "Measure training-step throughput of a built-in architecture (prints JSON).",
-        shouldDisplay: false
+        commandName: "mammoflow-neural-bench",
+        abstract: "Measure training-step throughput of a built-in architecture (prints JSON)."
     )
 
     @Option(help: "Architecture: tiny, resnet18, effnetv2-cpu.") var model = "tiny"
