@@ -5,7 +5,8 @@ import Foundation
 
 /// The shard file format, version 2 (docs/shard-format.md is the normative spec).
 ///
-///     [record frames]   one independent zstd frame per record, in key order
+///     [record frames]   per record, in key order: one zstd frame, or consecutive frames of 1 MiB raw each
+///                       for a larger record (decoded in parallel)
 ///     [metadata frame]  one zstd frame: JSON lines, one canonical object per record, in key order
 ///     [index]           per record: u16 key length, key (UTF-8), u64 offset, u64 frame length,
 ///                       u64 raw length, 32-byte SHA-256 of the record's frame (its stored bytes)
@@ -83,6 +84,10 @@ public final class ShardWriter {
     public var recordCount: Int { entries.count }
     public var bytesWritten: Int { offset }
 
+    /// Records larger than this are stored as several zstd frames of this many raw bytes, which a reader
+    /// decodes on all cores at once: one 2 MiB image comes back in about half the time.
+    public static let partSize = 1 << 20
+
     public init(directory: String, level: Int32 = 3) throws {
         self.directory = directory
         tempPath = "\(directory)/.shard-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).tmp"
@@ -109,7 +114,7 @@ public final class ShardWriter {
             throw ShardError(path: tempPath, reason: "metadata of record \"\(key)\" must be a JSON object")
         }
         fields["key"] = .string(key)
-        let frame = try compressor.compress(payload)
+        let frame = try compressor.compress(payload, partSize: ShardWriter.partSize)
         try emit(frame)
         entries.append(ShardIndexEntry(key: key, offset: offset - frame.count, frameLength: frame.count,
                                        rawLength: payload.count, sha256: Digest.sha256(frame)))
@@ -298,10 +303,22 @@ public final class ShardReader: @unchecked Sendable {
         return UnsafeRawBufferPointer(rebasing: mapping.bytes[e.offset..<e.offset + e.frameLength])
     }
 
-    /// Decompresses one record's frame with a pooled context, naming the shard and record in any error.
-    func decompress(_ e: ShardIndexEntry, _ frame: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) throws {
+    /// Decompresses one record's stored bytes (one zstd frame, or several for a large record, decoded in
+    /// parallel) with pooled contexts, naming the shard and record in any error.
+    func decompress(_ e: ShardIndexEntry, _ stored: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) throws {
         do {
-            try decompressors.use { try $0.decompress(frame, into: destination) }
+            let parts = try ZstdPart.split(stored, expectedSize: destination.count)
+            let decodePart = { [decompressors] (part: ZstdPart) throws in
+                let out = UnsafeMutableRawBufferPointer(rebasing: destination[part.contentOffset..<part.contentOffset + part.contentSize])
+                try decompressors.use { try $0.decompress(part.frame, into: out) }
+            }
+            if parts.count == 1 { return try decodePart(parts[0]) }
+            let lock = NSLock()
+            var failure: Error?
+            DispatchQueue.concurrentPerform(iterations: parts.count) { p in
+                do { try decodePart(parts[p]) } catch { lock.withLock { failure = failure ?? error } }
+            }
+            if let failure { throw failure }
         } catch {
             throw ShardError(path: path, reason: "record \"\(e.key)\": \(error)")
         }

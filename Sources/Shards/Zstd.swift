@@ -32,6 +32,52 @@ public final class ZstdCompressor {
     public func compress(_ input: [UInt8]) throws -> [UInt8] {
         try input.withUnsafeBytes { try compress($0) }
     }
+
+    /// `input` as consecutive frames of at most `partSize` raw bytes each (one frame when it fits), so that
+    /// a reader can decode the parts of one large record on several cores at once. Concatenated frames are
+    /// still one valid zstd stream.
+    public func compress(_ input: UnsafeRawBufferPointer, partSize: Int) throws -> [UInt8] {
+        precondition(partSize > 0, "part size must be positive")
+        if input.count <= partSize { return try compress(input) }
+        var out: [UInt8] = []
+        for start in stride(from: 0, to: input.count, by: partSize) {
+            out += try compress(UnsafeRawBufferPointer(rebasing: input[start..<min(start + partSize, input.count)]))
+        }
+        return out
+    }
+}
+
+/// One frame of a record stored as consecutive zstd frames: its bytes and where its content goes.
+public struct ZstdPart {
+    public let frame: UnsafeRawBufferPointer
+    public let contentOffset: Int
+    public let contentSize: Int
+
+    /// Splits `stored` into its frames, each of which must declare its content size; together they must hold
+    /// exactly `expectedSize` bytes. Only frame headers are read (no decoding).
+    public static func split(_ stored: UnsafeRawBufferPointer, expectedSize: Int) throws -> [ZstdPart] {
+        var parts: [ZstdPart] = []
+        var position = 0, content = 0
+        repeat {
+            let rest = UnsafeRawBufferPointer(rebasing: stored[position...])
+            let length = ZSTD_findFrameCompressedSize(rest.baseAddress, rest.count)
+            if ZSTD_isError(length) != 0 { throw ZstdError(operation: "decompress", code: length) }
+            let size = ZSTD_getFrameContentSize(rest.baseAddress, length)
+            if size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN {
+                throw ZstdError(operation: "decompress", reason: "frame at byte \(position) does not declare its content size")
+            }
+            guard size <= UInt64(expectedSize - content) else {
+                throw ZstdError(operation: "decompress", reason: "frames declare more than the \(expectedSize) bytes the index says")
+            }
+            parts.append(ZstdPart(frame: UnsafeRawBufferPointer(rebasing: rest[..<length]), contentOffset: content, contentSize: Int(size)))
+            position += length
+            content += Int(size)
+        } while position < stored.count
+        guard content == expectedSize else {
+            throw ZstdError(operation: "decompress", reason: "frames declare \(content) bytes, index says \(expectedSize)")
+        }
+        return parts
+    }
 }
 
 /// zstd decompression with a reusable context. Not thread-safe: use one per thread.

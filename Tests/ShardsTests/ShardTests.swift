@@ -169,3 +169,29 @@ private func flipByte(inRecord i: Int, of path: String) throws {
     #expect(try JSONValue.parse(#" {"u":"\u00e9\ud83d\ude00"} "#)["u"]?.stringValue == "é😀")
     #expect(throws: JSONValue.ParseError.self) { _ = try JSONValue.parse("{\"a\":1,}") }
 }
+
+@Test func largeRecordsAreStoredAsPartsThatDecodeInParallel() throws {
+    // 2.5 parts: two full 1 MiB frames and a half one, each a complete zstd frame declaring its size.
+    let large = noise(ShardWriter.partSize * 5 / 2, seed: 6)
+    let path = try shard(of: [large, noise(ShardWriter.partSize, seed: 7)])
+    let reader = try ShardReader(path: path)
+    let stored = try readFile(path)
+    let e = reader.entries[0]
+    let parts = try stored[e.offset..<e.offset + e.frameLength].withUnsafeBytes {
+        try ZstdPart.split($0, expectedSize: e.rawLength).map { [$0.contentOffset, $0.contentSize] }
+    }
+    #expect(parts == [[0, 1 << 20], [1 << 20, 1 << 20], [2 << 20, 1 << 19]])
+    #expect(try reader.payload(at: 0) == large)
+    try reader.forEachPayload([1, 0]) { i, payload in #expect(i == 1 || Array(payload) == large) }
+    // A record of exactly one part size stays one frame.
+    let one = reader.entries[1]
+    let single = try stored[one.offset..<one.offset + one.frameLength].withUnsafeBytes {
+        try ZstdPart.split($0, expectedSize: one.rawLength)
+    }
+    #expect(single.count == 1)
+    // Frames that declare fewer or more bytes than the index says are an error, not a short or long read.
+    try stored[e.offset..<e.offset + e.frameLength].withUnsafeBytes { record in
+        #expect { _ = try ZstdPart.split(record, expectedSize: e.rawLength + 1) } throws: { "\($0)".contains("index says") }
+        #expect { _ = try ZstdPart.split(record, expectedSize: e.rawLength - 1) } throws: { "\($0)".contains("more than") }
+    }
+}
