@@ -75,6 +75,8 @@ public final class ShardWriter {
     private let tempPath: String
     private let file: FileDescriptor
     private let compressor: ZstdCompressor
+    /// One per core, for the parts of a large record.
+    private let partCompressors: [ZstdCompressor]
     private var hasher = StreamingSHA256()
     private var offset = 0
     private var entries: [ShardIndexEntry] = []
@@ -93,6 +95,7 @@ public final class ShardWriter {
         tempPath = "\(directory)/.shard-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).tmp"
         file = try FileDescriptor(creating: tempPath)
         compressor = ZstdCompressor(level: level)
+        partCompressors = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map { _ in ZstdCompressor(level: level) }
     }
 
     deinit { if !finished { unlink(tempPath) } }
@@ -114,12 +117,33 @@ public final class ShardWriter {
             throw ShardError(path: tempPath, reason: "metadata of record \"\(key)\" must be a JSON object")
         }
         fields["key"] = .string(key)
-        let frame = try compressor.compress(payload, partSize: ShardWriter.partSize)
+        let frame = try compressRecord(payload)
         try emit(frame)
         entries.append(ShardIndexEntry(key: key, offset: offset - frame.count, frameLength: frame.count,
                                        rawLength: payload.count, sha256: Digest.sha256(frame)))
         metadataLines += JSONValue.object(fields).canonicalBytes
         metadataLines.append(0x0A)
+    }
+
+    /// The payload as one zstd frame, or as frames of `partSize` raw bytes compressed on all cores. Each part
+    /// is its own frame, so the bytes do not depend on how many cores did the work.
+    private func compressRecord(_ payload: UnsafeRawBufferPointer) throws -> [UInt8] {
+        if payload.count <= Self.partSize { return try compressor.compress(payload) }
+        let starts = Array(stride(from: 0, to: payload.count, by: Self.partSize))
+        let workers = min(partCompressors.count, starts.count)
+        var frames = [[UInt8]](repeating: [], count: starts.count)
+        let lock = NSLock()
+        var failure: Error?
+        frames.withUnsafeMutableBufferPointer { frames in
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                for p in stride(from: w, to: starts.count, by: workers) {
+                    let part = UnsafeRawBufferPointer(rebasing: payload[starts[p]..<min(starts[p] + Self.partSize, payload.count)])
+                    do { frames[p] = try partCompressors[w].compress(part) } catch { lock.withLock { failure = failure ?? error } }
+                }
+            }
+        }
+        if let failure { throw failure }
+        return Array(frames.joined())
     }
 
     private func emit(_ bytes: [UInt8]) throws {

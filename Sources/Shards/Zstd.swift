@@ -32,19 +32,6 @@ public final class ZstdCompressor {
     public func compress(_ input: [UInt8]) throws -> [UInt8] {
         try input.withUnsafeBytes { try compress($0) }
     }
-
-    /// `input` as consecutive frames of at most `partSize` raw bytes each (one frame when it fits), so that
-    /// a reader can decode the parts of one large record on several cores at once. Concatenated frames are
-    /// still one valid zstd stream.
-    public func compress(_ input: UnsafeRawBufferPointer, partSize: Int) throws -> [UInt8] {
-        precondition(partSize > 0, "part size must be positive")
-        if input.count <= partSize { return try compress(input) }
-        var out: [UInt8] = []
-        for start in stride(from: 0, to: input.count, by: partSize) {
-            out += try compress(UnsafeRawBufferPointer(rebasing: input[start..<min(start + partSize, input.count)]))
-        }
-        return out
-    }
 }
 
 /// One frame of a record stored as consecutive zstd frames: its bytes and where its content goes.

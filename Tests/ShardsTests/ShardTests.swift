@@ -174,6 +174,9 @@ private func flipByte(inRecord i: Int, of path: String) throws {
     // 2.5 parts: two full 1 MiB frames and a half one, each a complete zstd frame declaring its size.
     let large = noise(ShardWriter.partSize * 5 / 2, seed: 6)
     let path = try shard(of: [large, noise(ShardWriter.partSize, seed: 7)])
+    // Parts are compressed on several cores, each its own frame: the bytes are the same every time.
+    let again = try shard(of: [large, noise(ShardWriter.partSize, seed: 7)])
+    #expect(URL(fileURLWithPath: again).lastPathComponent == URL(fileURLWithPath: path).lastPathComponent)
     let reader = try ShardReader(path: path)
     let stored = try readFile(path)
     let e = reader.entries[0]
