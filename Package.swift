@@ -1,5 +1,6 @@
 // swift-tools-version:6.0
 // mammoflow: screening-mammography DICOM archive -> trained and scored classifier, as a cached staged pipeline.
+import Foundation
 import PackageDescription
 
 /// One thin executable per pipeline stage: the stage `<name>` is `Sources/mammoflow-<name>/main.swift`.
@@ -9,9 +10,18 @@ let stageNames = ["crop", "decode", "downscale", "folds", "ingest", "pectoral", 
 
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
+/// Whether the building machine's CPU has AVX2 and FMA, from Linux's /proc/cpuinfo (assumed elsewhere).
+func cpuHasAVX2AndFMA() -> Bool {
+    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return true }
+    let names = Set(flags.split(whereSeparator: { $0 == " " || $0 == "\t" }))
+    return names.contains("avx2") && names.contains("fma")
+}
+
 /// Vector loops (eight float lanes) compiled for AVX2 + FMA on x86-64 (x86-64-v3: every x86 server and desktop
-/// CPU since about 2015), so a lane group is one register; MAMMOFLOW_PORTABLE=1 at build time turns it off.
-let portable = Context.environment["MAMMOFLOW_PORTABLE"] == "1"
+/// CPU since about 2015), so a lane group is one register. The portable code is built instead on a CPU
+/// without them (binaries that would die of an illegal instruction) or with MAMMOFLOW_PORTABLE=1.
+let portable = Context.environment["MAMMOFLOW_PORTABLE"] == "1" || !cpuHasAVX2AndFMA()
 #if arch(x86_64)
 let vectorised: [SwiftSetting] = portable ? v5 : v5 + [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma"]), .define("MAMMOFLOW_FMA")]
 #elseif arch(arm64)

@@ -74,9 +74,8 @@ public final class ShardWriter {
     public let directory: String
     private let tempPath: String
     private let file: FileDescriptor
-    private let compressor: ZstdCompressor
-    /// One per core, for the parts of a large record.
-    private let partCompressors: [ZstdCompressor]
+    /// One per core, for the parts of a large record; the first also compresses everything else.
+    private let compressors: [ZstdCompressor]
     private var hasher = StreamingSHA256()
     private var offset = 0
     private var entries: [ShardIndexEntry] = []
@@ -94,8 +93,7 @@ public final class ShardWriter {
         self.directory = directory
         tempPath = "\(directory)/.shard-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).tmp"
         file = try FileDescriptor(creating: tempPath)
-        compressor = ZstdCompressor(level: level)
-        partCompressors = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map { _ in ZstdCompressor(level: level) }
+        compressors = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map { _ in ZstdCompressor(level: level) }
     }
 
     deinit { if !finished { unlink(tempPath) } }
@@ -128,21 +126,18 @@ public final class ShardWriter {
     /// The payload as one zstd frame, or as frames of `partSize` raw bytes compressed on all cores. Each part
     /// is its own frame, so the bytes do not depend on how many cores did the work.
     private func compressRecord(_ payload: UnsafeRawBufferPointer) throws -> [UInt8] {
-        if payload.count <= Self.partSize { return try compressor.compress(payload) }
+        if payload.count <= Self.partSize { return try compressors[0].compress(payload) }
         let starts = Array(stride(from: 0, to: payload.count, by: Self.partSize))
-        let workers = min(partCompressors.count, starts.count)
+        let workers = min(compressors.count, starts.count)
         var frames = [[UInt8]](repeating: [], count: starts.count)
-        let lock = NSLock()
-        var failure: Error?
-        frames.withUnsafeMutableBufferPointer { frames in
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
+        try frames.withUnsafeMutableBufferPointer { frames in
+            try concurrentPerformThrowing(iterations: workers) { w in
                 for p in stride(from: w, to: starts.count, by: workers) {
                     let part = UnsafeRawBufferPointer(rebasing: payload[starts[p]..<min(starts[p] + Self.partSize, payload.count)])
-                    do { frames[p] = try partCompressors[w].compress(part) } catch { lock.withLock { failure = failure ?? error } }
+                    frames[p] = try compressors[w].compress(part)
                 }
             }
         }
-        if let failure { throw failure }
         return Array(frames.joined())
     }
 
@@ -158,7 +153,7 @@ public final class ShardWriter {
     public func finish() throws -> ShardInfo {
         precondition(!finished, "finish called twice")
         let metadataOffset = offset
-        let metadataFrame = try compressor.compress(metadataLines)
+        let metadataFrame = try compressors[0].compress(metadataLines)
         try emit(metadataFrame)
 
         var index = ByteWriter()
@@ -337,12 +332,7 @@ public final class ShardReader: @unchecked Sendable {
                 try decompressors.use { try $0.decompress(part.frame, into: out) }
             }
             if parts.count == 1 { return try decodePart(parts[0]) }
-            let lock = NSLock()
-            var failure: Error?
-            DispatchQueue.concurrentPerform(iterations: parts.count) { p in
-                do { try decodePart(parts[p]) } catch { lock.withLock { failure = failure ?? error } }
-            }
-            if let failure { throw failure }
+            try concurrentPerformThrowing(iterations: parts.count) { try decodePart(parts[$0]) }
         } catch {
             throw ShardError(path: path, reason: "record \"\(e.key)\": \(error)")
         }
@@ -406,6 +396,17 @@ extension ReusePool where Item == ZstdDecompressor {
         defer { giveBack(zstd) }
         return try body(zstd)
     }
+}
+
+/// `DispatchQueue.concurrentPerform` for a body that throws: every iteration runs, then the first error
+/// (in the order they happened) is rethrown.
+func concurrentPerformThrowing(iterations: Int, _ body: (Int) throws -> Void) throws {
+    let lock = NSLock()
+    var failure: Error?
+    DispatchQueue.concurrentPerform(iterations: iterations) { i in
+        do { try body(i) } catch { lock.withLock { failure = failure ?? error } }
+    }
+    if let failure { throw failure }
 }
 
 // MARK: - Little-endian byte helpers
