@@ -26,7 +26,7 @@ public struct KeyParts: Sendable, Codable, Equatable {
     }
 
     public var key: String {
-        Digest.sha256Hex((try? JSONValue(encoding: self))?.canonicalText ?? "")
+        Digest.sha256Hex(canonicalJSON)
     }
 
     /// Which parts differ from `old`, in words: what `why` and `status` print.
@@ -80,5 +80,50 @@ public struct RunRecord: Sendable, Codable, Equatable {
         self.stage = stage
         self.pipeline = pipeline
         self.seconds = seconds
+    }
+}
+
+// MARK: JSON forms (the same fields and names as the Codable ones; tests check the bytes agree)
+
+extension KeyParts: JSONConvertible {
+    public init(json: JSONValue, at location: @escaping @autoclosure () -> String = "(document)") throws {
+        let f = try JSONFields(json, at: location())
+        self.init(schema: try f.int("schema"), executable: try f.string("executable"), params: try f.value("params"),
+                  inputs: try f.mapping("inputs") { v, at in
+                      guard let s = v.stringValue else { throw JSONFields.DecodeError(field: at(), reason: "expected a string") }
+                      return s
+                  },
+                  slices: try f.int("slices"))
+    }
+
+    public var json: JSONValue {
+        .object(["schema": .int(Int64(schema)), "executable": .string(executable), "params": params,
+                 "inputs": .object(inputs.mapValues { .string($0) }), "slices": .int(Int64(slices))])
+    }
+}
+
+extension RunRecord: JSONConvertible {
+    public init(json: JSONValue, at location: @escaping @autoclosure () -> String = "(document)") throws {
+        let f = try JSONFields(json, at: location())
+        self.init(key: try f.string("key"), parts: try KeyParts(json: f.value("parts"), at: "parts"),
+                  manifest: try ArtifactManifest(json: f.value("manifest"), at: "manifest"), stage: try f.string("stage"),
+                  pipeline: try f.string("pipeline"), seconds: try f.double("seconds"))
+    }
+
+    public var json: JSONValue {
+        .object(["key": .string(key), "parts": parts.json, "manifest": manifest.json, "stage": .string(stage),
+                 "pipeline": .string(pipeline), "seconds": .double(seconds)])
+    }
+
+    public func writeJSON(into out: inout [UInt8]) {
+        var o = JSONObjectWriter(into: &out)
+        o.string("key", key, into: &out)
+        o.value("manifest", manifest, into: &out)
+        o.value("parts", parts, into: &out)
+        o.string("pipeline", pipeline, into: &out)
+        o.key("seconds", into: &out)
+        JSONValue.double(seconds).write(into: &out)
+        o.string("stage", stage, into: &out)
+        o.end(into: &out)
     }
 }

@@ -263,14 +263,13 @@ public final class Scheduler: @unchecked Sendable {
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
             let job = StageJob(stage: unit.stage.name, params: unit.parts.params, inputs: located, output: output,
                                threads: 1, slice: count > 1 ? JobSlice(index: i, count: count) : nil)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            try writeFileAtomically("\(dir)/job.json", Array(try encoder.encode(job)))
+            try writeFileAtomically("\(dir)/job.json", job.canonicalJSON)
             let log = count > 1 ? "\(store.logsDirectory)/\(unit.key).\(i).log" : "\(store.logsDirectory)/\(unit.key).log"
             return ProcessJob(label: count > 1 ? "\(unit.label)#\(i + 1)/\(count)" : unit.label,
                               executable: engine.pipeline.executables[unit.stage.name]!, jobFile: "\(dir)/job.json",
                               outputDirectory: output, logFile: log,
-                              environment: ["MAMMOFLOW_STAT_CACHE": store.sourceStatCachePath, "MAMMOFLOW_CACHE": store.root])
+                              environment: ["MAMMOFLOW_STAT_CACHE": store.sourceStatCachePath, "MAMMOFLOW_CACHE": store.root,
+                                            "MAMMOFLOW_SOURCE_STAMPS": "\(dir)/source-stamps.tsv"])
         }
     }
 
@@ -281,11 +280,9 @@ public final class Scheduler: @unchecked Sendable {
             let start = ProcessInfo.processInfo.systemUptime
             var status: Int32 = 1
             do {
-                var stageJob = try JSONValue.parse(readFile(job.jobFile)).decode(StageJob.self)
+                var stageJob = try StageJob(json: JSONValue.parse(readFile(job.jobFile)))
                 stageJob.threads = threads
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                try writeFileAtomically(job.jobFile, Array(try encoder.encode(stageJob)))
+                try writeFileAtomically(job.jobFile, stageJob.canonicalJSON)
                 _ = FileManager.default.createFile(atPath: job.logFile, contents: nil)
                 let log = try FileHandle(forWritingTo: URL(fileURLWithPath: job.logFile))
                 status = executor.execute(job) { [display] line in
@@ -307,7 +304,8 @@ public final class Scheduler: @unchecked Sendable {
     func commit(_ work: UnitWork) throws -> RunRecord {
         let unit = work.unit
         var manifests: [ArtifactManifest] = []
-        var stamps: [(path: String, stamp: FileStamp)] = []
+        var stamps = SourceStamps(files: [], folders: [])
+        var checked: [SourceStamps.File] = []
         var sourceCache: StatCache?
         for job in work.jobs {
             let manifestPath = "\(job.outputDirectory)/manifest.json"
@@ -315,19 +313,28 @@ public final class Scheduler: @unchecked Sendable {
                 throw StoreError(reason: "\(job.label) exited 0 but wrote no manifest.json")
             }
             let manifest: ArtifactManifest
-            do { manifest = try JSONDecoder().decode(ArtifactManifest.self, from: Data(bytes)) } catch {
-                throw StoreError(reason: "\(job.label): manifest.json is not a valid manifest: \(error)")
+            do { manifest = try ArtifactManifest(json: JSONValue.parse(bytes)) } catch {
+                throw StoreError(reason: "\(job.label): \(manifestPath) is not a valid manifest: \(error)")
             }
-            for file in manifest.files {
-                if let source = file.source {
+            let sources = manifest.files.compactMap(\.source)
+            if !sources.isEmpty {
+                if let reported = try reportedStamps(of: job, sources: sources) {
+                    stamps.files += reported.files
+                    stamps.folders += reported.folders
+                } else {
+                    // The stage stamped nothing: check each source's hash through the stat cache and stamp it here.
                     if sourceCache == nil { sourceCache = StatCache(path: store.sourceStatCachePath) }
-                    let (sha, stamp) = try sourceCache!.sha256(ofFile: source)
-                    guard sha == file.sha256 else {
-                        throw StoreError(reason: "\(job.label): source \(source) has SHA-256 \(sha), the manifest says \(file.sha256)")
+                    for file in manifest.files {
+                        guard let source = file.source else { continue }
+                        let (sha, stamp) = try sourceCache!.sha256(ofFile: source)
+                        guard sha == file.sha256 else {
+                            throw StoreError(reason: "\(job.label): source \(source) has SHA-256 \(sha), the manifest says \(file.sha256)")
+                        }
+                        checked.append(SourceStamps.File(path: source, stamp: stamp))
                     }
-                    stamps.append((source, stamp))
-                    continue
                 }
+            }
+            for file in manifest.files where file.source == nil {
                 let path = "\(job.outputDirectory)/\(file.path)"
                 guard let stamp = FileStamp.of(path) else {
                     throw StoreError(reason: "\(job.label): manifest lists \(file.path), which is not in its output")
@@ -349,7 +356,21 @@ public final class Scheduler: @unchecked Sendable {
                 try store.adopt("\(job.outputDirectory)/\(file.path)", sha256: file.sha256)
             }
         }
-        if !stamps.isEmpty { try SourceStamps.write(files: stamps, to: store.sourcesPath(unit.key)) }
+        if !checked.isEmpty {
+            let stamped = SourceStamps(stampingFoldersOf: checked)
+            stamps.files += stamped.files
+            stamps.folders += stamped.folders
+        }
+        if !stamps.files.isEmpty {
+            if work.jobs.count > 1 {
+                // Slices may list the same sources: one stamp per path (the first), folders likewise.
+                var seen = Set<String>()
+                stamps.files = stamps.files.filter { seen.insert($0.path).inserted }
+                seen.removeAll()
+                stamps.folders = stamps.folders.filter { seen.insert($0.path).inserted }
+            }
+            try stamps.write(to: store.sourcesPath(unit.key))
+        }
         let record = RunRecord(key: unit.key, parts: unit.parts, manifest: merged, stage: unit.stage.name,
                                pipeline: engine.pipeline.file, seconds: ProcessInfo.processInfo.systemUptime - work.started)
         try store.writeRun(record)
@@ -357,6 +378,25 @@ public final class Scheduler: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: (job.outputDirectory as NSString).deletingLastPathComponent)
         }
         return record
+    }
+
+    /// The stamps a job wrote to MAMMOFLOW_SOURCE_STAMPS, nil when it wrote none. The stage stamped each
+    /// source as it hashed it (so its hashes need no second check here); the file must stamp exactly the
+    /// manifest's sources, or `status` could miss a change.
+    func reportedStamps(of job: ProcessJob, sources: [String]) throws -> SourceStamps? {
+        guard let path = job.environment["MAMMOFLOW_SOURCE_STAMPS"], access(path, F_OK) == 0 else { return nil }
+        let stamps: SourceStamps
+        do { stamps = try SourceStamps.read(path) } catch { throw StoreError(reason: "\(job.label): \(error)") }
+        let listed = Set(sources)
+        let stamped = Set(stamps.files.map(\.path))
+        guard stamped == listed else {
+            let missing = listed.subtracting(stamped).sorted().prefix(3)
+            let extra = stamped.subtracting(listed).sorted().prefix(3)
+            throw StoreError(reason: "\(job.label): \(path) does not stamp exactly the manifest's source files"
+                + (missing.isEmpty ? "" : "; not stamped: \(missing.joined(separator: ", "))")
+                + (extra.isEmpty ? "" : "; not in the manifest: \(extra.joined(separator: ", "))"))
+        }
+        return stamps
     }
 
     /// One artifact from a unit's slices: files united (a path two slices both wrote must have the same

@@ -84,15 +84,13 @@ public struct Store: Sendable {
     public func sourcesPath(_ key: String) -> String { "\(runsDirectory)/\(key).sources" }
 
     public func readRun(_ key: String) -> RunRecord? {
-        guard let data = FileManager.default.contents(atPath: runPath(key)) else { return nil }
-        return try? JSONDecoder().decode(RunRecord.self, from: data)
+        guard let bytes = try? readFile(runPath(key)) else { return nil }
+        return try? RunRecord(json: JSONValue.parse(bytes))
     }
 
     /// The commit point of a run: written last, atomically.
     public func writeRun(_ record: RunRecord) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        try writeFileAtomically(runPath(record.key), Array(try encoder.encode(record)))
+        try writeFileAtomically(runPath(record.key), record.canonicalJSON)
     }
 
     public func deleteRun(_ key: String) {
@@ -157,71 +155,5 @@ public struct Store: Sendable {
         for name in (try? fm.contentsOfDirectory(atPath: tmpDirectory)) ?? [] {
             try? fm.removeItem(atPath: "\(tmpDirectory)/\(name)")
         }
-    }
-}
-
-/// The stamps of a run's source files and of the directories holding them, in `runs/<key>.sources`:
-/// `F TAB size TAB mtime_ns TAB inode TAB path` per file, `D TAB mtime_ns TAB path` per directory.
-/// A changed, removed or added file changes a file stamp or its directory's mtime, so checking them costs
-/// one `stat` each and never reads a byte.
-public enum SourceStamps {
-    public static func write(files: [(path: String, stamp: FileStamp)], to path: String) throws {
-        var text = ""
-        var directories = Set<String>()
-        for (file, stamp) in files {
-            text += "F\t\(stamp.size)\t\(stamp.mtimeNanoseconds)\t\(stamp.inode)\t\(file)\n"
-            directories.insert(parent(file))
-        }
-        // Ancestors up to the files' common root: a new subfolder changes its parent's mtime.
-        let root = commonRoot(Array(directories))
-        for dir in Array(directories) {
-            var d = dir
-            while d.utf8.count > root.utf8.count, d.hasPrefix(root) {
-                d = parent(d)
-                directories.insert(d)
-            }
-        }
-        for dir in directories.sorted() {
-            guard let stamp = FileStamp.of(dir) else { continue }
-            text += "D\t\(stamp.mtimeNanoseconds)\t\(dir)\n"
-        }
-        try writeFileAtomically(path, Array(text.utf8))
-    }
-
-    static func commonRoot(_ paths: [String]) -> String {
-        guard var root = paths.first else { return "/" }
-        for p in paths.dropFirst() {
-            while !(p == root || p.hasPrefix(root.hasSuffix("/") ? root : root + "/")) {
-                root = parent(root)
-            }
-        }
-        return root
-    }
-
-    /// The folder of an absolute path ("/a/b" -> "/a", "/a" -> "/"); NSString's version normalises the whole
-    /// path on every call, which showed in profiles over 54,706 files.
-    static func parent(_ path: String) -> String {
-        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return "." }
-        return slash == path.utf8.startIndex ? "/" : String(path[..<slash])
-    }
-
-    /// What changed, up to `limit` items; a missing stamps file counts as a change.
-    public static func changes(at path: String, limit: Int) -> [String] {
-        guard let bytes = try? readFile(path) else { return ["source stamps \(path) are missing"] }
-        var out: [String] = []
-        for line in bytes.split(separator: 0x0A) {
-            let f = line.split(separator: 0x09, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-            if f.first == "F", f.count == 5 {
-                let stamp = FileStamp.of(f[4])
-                if stamp == nil { out.append("source file \(f[4]) is gone") }
-                else if stamp != FileStamp(size: Int(f[1]) ?? -1, mtimeNanoseconds: Int64(f[2]) ?? -1, inode: UInt64(f[3]) ?? 0) {
-                    out.append("source file \(f[4]) changed")
-                }
-            } else if f.first == "D", f.count == 3 {
-                if FileStamp.of(f[2])?.mtimeNanoseconds != Int64(f[1]) { out.append("source folder \(f[2]) changed (files added or removed)") }
-            }
-            if out.count >= limit { break }
-        }
-        return out
     }
 }

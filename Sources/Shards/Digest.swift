@@ -17,7 +17,21 @@ public enum Digest {
     /// Hashes a file in 1 MiB pieces (memory stays flat for any size).
     public static func sha256Hex(file path: String) throws -> String {
         let file = try FileDescriptor(reading: path)
-        let size = try file.size()
+        return try sha256Hex(of: file, size: file.size())
+    }
+
+    /// Hashes entry `name` of an open directory (`path` names it in errors) and returns the stamp it had. The
+    /// stamp comes from the open descriptor before reading and is checked again after: a file that changed
+    /// while it was read is an error, never a hash of mixed content filed under a stamp.
+    public static func sha256Stamped(_ name: String, in directory: Int32, path: String) throws -> (sha256: String, stamp: FileStamp) {
+        let file = try FileDescriptor(reading: name, in: directory, path: path)
+        let stamp = try file.stamp()
+        let sha = try sha256Hex(of: file, size: stamp.size)
+        guard try file.stamp() == stamp else { throw FileError(path: path, reason: "changed while it was being hashed") }
+        return (sha, stamp)
+    }
+
+    static func sha256Hex(of file: FileDescriptor, size: Int) throws -> String {
         var hasher = SHA256()
         let chunk = 1 << 20
         // A small file gets a small buffer: zero-filling 1 MiB per file dominated hashing 54,706 tiny files.

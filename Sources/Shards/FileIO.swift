@@ -35,6 +35,14 @@ public final class FileDescriptor {
         self.path = path
     }
 
+    /// Opens entry `name` of an open directory for reading (`path` names it in errors).
+    public init(reading name: String, in directory: Int32, path: String) throws {
+        let fd = retryingEINTR { openat(directory, name, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { throw FileError.errno(path, "cannot open") }
+        self.fd = fd
+        self.path = path
+    }
+
     /// Creates (or truncates) for writing.
     public init(creating path: String, mode: mode_t = 0o644) throws {
         let fd = retryingEINTR { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
@@ -49,6 +57,12 @@ public final class FileDescriptor {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw FileError.errno(path, "cannot stat") }
         return Int(st.st_size)
+    }
+
+    public func stamp() throws -> FileStamp {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw FileError.errno(path, "cannot stat") }
+        return FileStamp(st)
     }
 
     /// Writes all of `bytes` at the current position.

@@ -55,58 +55,72 @@ public enum JSONValue: Sendable, Hashable {
     // MARK: Canonical text
 
     /// The canonical serialisation: object keys sorted by their UTF-8 bytes, no insignificant whitespace.
-    public var canonicalText: String {
-        var out = ""
+    public var canonicalText: String { String(decoding: canonicalBytes, as: UTF8.self) }
+
+    public var canonicalBytes: [UInt8] {
+        var out: [UInt8] = []
         write(into: &out)
         return out
     }
 
-    public var canonicalBytes: [UInt8] { Array(canonicalText.utf8) }
-
-    private func write(into out: inout String) {
+    /// Appends the canonical serialisation to `out` (bytes, not a String: a 54,706-file manifest is 11 MB).
+    public func write(into out: inout [UInt8]) {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
+        case .null: out += Self.nullBytes
+        case .bool(let b): out += b ? Self.trueBytes : Self.falseBytes
+        case .int(let i): Self.writeInteger(i, into: &out)
         case .double(let d):
-            if !d.isFinite { out += "null" }
-            else if d.rounded() == d && abs(d) < 1e15 { out += String(Int64(d)) }
-            else { out += "\(d)" }
+            if !d.isFinite { out += Self.nullBytes }
+            else if d.rounded() == d && abs(d) < 1e15 { Self.writeInteger(Int64(d), into: &out) }
+            else { out.append(contentsOf: "\(d)".utf8) }
         case .string(let s): JSONValue.writeString(s, into: &out)
         case .array(let items):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 item.write(into: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let fields):
-            out += "{"
-            for (i, key) in fields.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }).enumerated() {
-                if i > 0 { out += "," }
+            out.append(UInt8(ascii: "{"))
+            for (i, key) in fields.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 JSONValue.writeString(key, into: &out)
-                out += ":"
+                out.append(UInt8(ascii: ":"))
                 fields[key]!.write(into: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
+    private static let nullBytes = Array("null".utf8), trueBytes = Array("true".utf8), falseBytes = Array("false".utf8)
+
+    public static func writeInteger(_ value: Int64, into out: inout [UInt8]) {
+        out.append(contentsOf: String(value).utf8)  // a small string: no allocation
+    }
+
+    /// A JSON string: quotes, backslashes and control characters escaped, everything else as its UTF-8 bytes.
+    public static func writeString(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: s.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0x0A: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case 0x0D: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(b >> 4)], hex[Int(b & 15)]]
+            default: out.append(b)
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 
     // MARK: Parsing
@@ -130,6 +144,8 @@ public enum JSONValue: Sendable, Hashable {
 }
 
 /// A small recursive-descent JSON parser: independent of Foundation's number bridging, depth-limited.
+/// Strings without escapes become Strings straight from their bytes (validated as UTF-8), and integers are
+/// read digit by digit: a 54,706-file manifest parses in tens of milliseconds.
 private struct JSONParser {
     let bytes: [UInt8]
     var position = 0
@@ -142,15 +158,20 @@ private struct JSONParser {
     }
 
     mutating func skipWhitespace() {
-        while position < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[position]) { position += 1 }
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x0A, 0x0D, 0x09: position += 1
+            default: return
+            }
+        }
     }
 
-    mutating func expect(_ literal: String, _ value: JSONValue) throws -> JSONValue {
-        let lit = Array(literal.utf8)
-        guard position + lit.count <= bytes.count, Array(bytes[position..<position + lit.count]) == lit else {
-            throw error("expected \(literal)")
-        }
-        position += lit.count
+    mutating func expect(_ literal: StaticString, _ value: JSONValue) throws -> JSONValue {
+        let count = literal.utf8CodeUnitCount
+        guard position + count <= bytes.count,
+              bytes[position..<position + count].elementsEqual(UnsafeBufferPointer(start: literal.utf8Start, count: count))
+        else { throw error("expected \(literal)") }
+        position += count
         return value
     }
 
@@ -212,12 +233,26 @@ private struct JSONParser {
                 position += 1
             } else { break }
         }
-        guard position > start, let text = String(bytes: bytes[start..<position], encoding: .utf8) else {
-            throw error("unexpected character")
-        }
+        guard position > start else { throw error("unexpected character") }
+        let digits = bytes[start..<position]
+        // Up to 18 digits always fit Int64: read them directly; anything else goes through the standard parsers.
+        if isInteger, let i = Self.smallInteger(digits) { return .int(i) }
+        let text = String(decoding: digits, as: UTF8.self)
         if isInteger, let i = Int64(text) { return .int(i) }
         guard let d = Double(text) else { throw error("bad number \(text)") }
         return .double(d)
+    }
+
+    static func smallInteger(_ digits: ArraySlice<UInt8>) -> Int64? {
+        let negative = digits.first == UInt8(ascii: "-")
+        let body = negative ? digits.dropFirst() : digits
+        guard !body.isEmpty, body.count <= 18 else { return nil }
+        var value: Int64 = 0
+        for b in body {
+            guard b >= 0x30 && b <= 0x39 else { return nil }
+            value = value * 10 + Int64(b - 0x30)
+        }
+        return negative ? -value : value
     }
 
     mutating func parseHex4() throws -> UInt32 {
@@ -230,7 +265,15 @@ private struct JSONParser {
 
     mutating func parseString() throws -> String {
         position += 1 // opening quote
-        var out: [UInt8] = []
+        // Fast path: no escape before the closing quote.
+        let start = position
+        while position < bytes.count, bytes[position] != UInt8(ascii: "\""), bytes[position] != UInt8(ascii: "\\") { position += 1 }
+        if position < bytes.count, bytes[position] == UInt8(ascii: "\"") {
+            position += 1
+            guard let s = String(validating: bytes[start..<position - 1], as: UTF8.self) else { throw error("string is not UTF-8") }
+            return s
+        }
+        var out = Array(bytes[start..<position])
         while true {
             guard position < bytes.count else { throw error("unterminated string") }
             let b = bytes[position]
@@ -254,11 +297,11 @@ private struct JSONParser {
                     let low = try parseHex4()
                     scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low &- 0xDC00)
                 }
-                out.append(contentsOf: Array(String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8))
+                out.append(contentsOf: String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8)
             default: out.append(e)
             }
         }
-        guard let s = String(bytes: out, encoding: .utf8) else { throw error("string is not UTF-8") }
+        guard let s = String(validating: out, as: UTF8.self) else { throw error("string is not UTF-8") }
         return s
     }
 }

@@ -34,7 +34,7 @@ public final class StageContext {
     public convenience init(jobFile path: String) throws {
         let bytes = try readFile(path)
         let job: StageJob
-        do { job = try JSONValue.parse(bytes).decode(StageJob.self) } catch {
+        do { job = try StageJob(json: JSONValue.parse(bytes)) } catch {
             throw StageError(stage: "?", reason: "\(path) is not a valid job file: \(error)")
         }
         self.init(job: job)
@@ -129,9 +129,12 @@ public final class StageContext {
 
     /// Writes `manifest.json` last, atomically. Lists every file in the output directory (shards already
     /// recorded are not hashed again), carries the inputs' rejects forward, and adds this stage's own.
-    /// `sources` are files that stay outside the store (each with `source` set), e.g. an ingested dataset.
+    /// `sources` are files that stay outside the store (each with `source` set), e.g. an ingested dataset;
+    /// `sourceStamps`, when the stage stamped them as it hashed them, go to MAMMOFLOW_SOURCE_STAMPS so that the
+    /// scheduler need not check every source again.
     @discardableResult
-    public func finish(records: Int, summary: JSONValue = .object([:]), sources: [ArtifactFile] = []) throws -> ArtifactManifest {
+    public func finish(records: Int, summary: JSONValue = .object([:]), sources: [ArtifactFile] = [],
+                       sourceStamps: SourceStamps? = nil) throws -> ArtifactManifest {
         let known = Dictionary(shardInfos.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var files = sources
         let root = URL(fileURLWithPath: outputDirectory)
@@ -150,9 +153,10 @@ public final class StageContext {
         var allRejects = job.inputs.keys.sorted().flatMap { job.inputs[$0]!.rejects }
         allRejects += rejects.sorted { ($0.key, $0.reason) < ($1.key, $1.reason) }
         let manifest = ArtifactManifest(stage: stage, files: files, records: records, rejects: allRejects, summary: summary)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try writeFileAtomically("\(outputDirectory)/manifest.json", Array(try encoder.encode(manifest)))
+        if let sourceStamps, let path = ProcessInfo.processInfo.environment["MAMMOFLOW_SOURCE_STAMPS"] {
+            try sourceStamps.write(to: path)
+        }
+        try writeFileAtomically("\(outputDirectory)/manifest.json", manifest.canonicalJSON)
         return manifest
     }
 }

@@ -3,7 +3,8 @@
 // params: { path: DIR } where DIR holds train.csv (or test.csv) and train_images|test_images/<patient_id>/<image_id>.dcm.
 // The manifest lists every file under DIR with its path relative to DIR, SHA-256, size and `source` (its absolute
 // path): the files stay where they are. Hashes come from the stat cache named by MAMMOFLOW_STAT_CACHE (set by the
-// scheduler to cache/state/sources.tsv), so an unchanged file costs one stat, not a read.
+// scheduler to cache/state/sources.tsv), so an unchanged file costs one stat, not a read. The stamps of the files
+// and folders go to MAMMOFLOW_SOURCE_STAMPS, so the scheduler need not stat them all again.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,28 +13,57 @@ import Shards
 import Stages
 import Validation
 
-/// Regular files under `root`, as paths relative to it, sorted; hidden files and folders are skipped.
-func listFiles(_ root: String) -> [String] {
-    var out: [String] = []
-    func walk(_ relative: String) {
-        let dir = relative.isEmpty ? root : "\(root)/\(relative)"
-        guard let handle = opendir(dir) else { return }
-        defer { closedir(handle) }
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name.hasPrefix(".") { continue }
-            let path = relative.isEmpty ? name : "\(relative)/\(name)"
-            var type = entry.pointee.d_type
-            if type == UInt8(DT_UNKNOWN) || type == UInt8(DT_LNK) {
-                var st = stat()
-                guard stat("\(root)/\(path)", &st) == 0 else { continue }
-                type = (st.st_mode & S_IFMT) == S_IFDIR ? UInt8(DT_DIR) : ((st.st_mode & S_IFMT) == S_IFREG ? UInt8(DT_REG) : 0)
-            }
-            if type == UInt8(DT_DIR) { walk(path) } else if type == UInt8(DT_REG) { out.append(path) }
-        }
+/// One folder of the dataset as the scan saw it: stamped before it was listed (so a file added later changes
+/// the stamp), its subfolders, and each of its files hashed through the stat cache relative to the folder's
+/// descriptor (one `fstatat` per remembered file, no path walk from the root).
+struct FolderScan {
+    var stamp: SourceStamps.Folder?
+    var subfolders: [String] = []
+    var files: [(path: String, hashed: Result<(sha256: String, stamp: FileStamp), Error>)] = []
+    var failure: String?
+}
+
+/// Scans folder `relative` of `root` (hidden entries skipped; symbolic links followed).
+func scanFolder(root: String, relative: String, cache: StatCache) -> FolderScan {
+    var scan = FolderScan()
+    let path = relative.isEmpty ? root : "\(root)/\(relative)"
+    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else {
+        scan.failure = "cannot open the folder: \(String(cString: strerror(errno)))"
+        return scan
     }
-    walk("")
-    return out.sorted()
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0, let handle = fdopendir(dup(fd)) else {
+        scan.failure = "cannot read the folder: \(String(cString: strerror(errno)))"
+        return scan
+    }
+    scan.stamp = SourceStamps.Folder(path: path, mtimeNanoseconds: FileStamp(st).mtimeNanoseconds)
+    var names: [String] = []
+    while let entry = readdir(handle) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if name.hasPrefix(".") { continue }
+        var type = entry.pointee.d_type
+        if type == UInt8(DT_UNKNOWN) || type == UInt8(DT_LNK) {
+            var target = stat()
+            guard fstatat(fd, name, &target, 0) == 0 else { continue }
+            type = (target.st_mode & S_IFMT) == S_IFDIR ? UInt8(DT_DIR) : ((target.st_mode & S_IFMT) == S_IFREG ? UInt8(DT_REG) : 0)
+        }
+        let child = relative.isEmpty ? name : "\(relative)/\(name)"
+        if type == UInt8(DT_DIR) { scan.subfolders.append(child) } else if type == UInt8(DT_REG) { names.append(name) }
+    }
+    closedir(handle)
+    scan.files = names.map { name in
+        (relative.isEmpty ? name : "\(relative)/\(name)", Result { try cache.sha256(of: name, in: fd, directoryPath: path) })
+    }
+    return scan
+}
+
+/// A cell without surrounding blanks; Foundation's trimming cost 0.2 s over 54,706 rows that have none.
+func trimmed(_ cell: String) -> String {
+    let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+    guard let first = cell.first, let last = cell.last, blank(first) || blank(last) else { return cell }
+    return String(cell.drop(while: blank).reversed().drop(while: blank).reversed())
 }
 
 /// The (patient_id, image_id) pairs a RSNA table lists.
@@ -45,7 +75,7 @@ func tableImages(_ path: String, stage: String) throws -> [(patient: String, ima
     guard let p = table.header.firstIndex(of: "patient_id"), let i = table.header.firstIndex(of: "image_id") else {
         throw StageError(stage: stage, reason: "\(path) has no patient_id and image_id columns (header: \(table.header.joined(separator: ",")))")
     }
-    return table.rows.map { ($0[p].trimmingCharacters(in: .whitespaces), $0[i].trimmingCharacters(in: .whitespaces)) }
+    return table.rows.map { (trimmed($0[p]), trimmed($0[i])) }
 }
 
 runStage("ingest") { context in
@@ -62,25 +92,42 @@ runStage("ingest") { context in
         throw StageError(stage: context.stage, reason: "\(dir) is not in RSNA's layout: it has neither train.csv nor test.csv")
     }
 
-    let files = listFiles(dir)
     let cachePath = ProcessInfo.processInfo.environment["MAMMOFLOW_STAT_CACHE"]
     let cache = StatCache(path: cachePath ?? "/dev/null")
-    context.log("ingest \(dir): \(files.count) files, stat cache \(cachePath ?? "(none: MAMMOFLOW_STAT_CACHE unset)")")
+    context.log("ingest \(dir): stat cache \(cachePath ?? "(none: MAMMOFLOW_STAT_CACHE unset)") with \(cache.count) files")
 
-    var listed: [ArtifactFile] = []
-    listed.reserveCapacity(files.count)
-    orderedParallelMap(count: files.count, threads: context.threads, window: 256, work: { i -> Result<(String, FileStamp), Error> in
-        Result { try cache.sha256(ofFile: "\(dir)/\(files[i])") }
-    }, consume: { i, result in
-        switch result {
-        case .success(let (sha, stamp)):
-            listed.append(ArtifactFile(path: files[i], sha256: sha, size: stamp.size, source: "\(dir)/\(files[i])"))
-        case .failure(let error):
-            context.reject(key: files[i], file: "\(dir)/\(files[i])", reason: "cannot hash: \(error)")
-        }
-        if i % 256 == 0 || i == files.count - 1 { context.progress(done: i + 1, total: files.count) }
-    })
+    // Breadth first, each level's folders scanned in parallel.
+    var hashed: [(path: String, sha256: String, stamp: FileStamp)] = []
+    var folders: [SourceStamps.Folder] = []
+    var level = [""]
+    var scanned = 0, known = 1
+    while !level.isEmpty {
+        var next: [String] = []
+        orderedParallelMap(count: level.count, threads: context.threads, window: 64, work: { i in
+            scanFolder(root: dir, relative: level[i], cache: cache)
+        }, consume: { i, scan in
+            if let failure = scan.failure { context.reject(key: level[i], file: "\(dir)/\(level[i])", reason: failure) }
+            if let stamp = scan.stamp { folders.append(stamp) }
+            next += scan.subfolders
+            for (path, result) in scan.files {
+                switch result {
+                case .success(let (sha, stamp)): hashed.append((path, sha, stamp))
+                case .failure(let error): context.reject(key: path, file: "\(dir)/\(path)", reason: "cannot hash: \(error)")
+                }
+            }
+            scanned += 1
+            known += scan.subfolders.count
+            context.progress(done: scanned, total: known)
+        })
+        level = next
+    }
     if cachePath != nil { try cache.flush() }
+    context.log("\(hashed.count) files in \(scanned) folders, \(cache.hashedCount) hashed, the others unchanged since the stat cache saw them")
+    hashed.sort { $0.path < $1.path }
+    let files = hashed.map(\.path)
+    let listed = hashed.map { ArtifactFile(path: $0.path, sha256: $0.sha256, size: $0.stamp.size, source: "\(dir)/\($0.path)") }
+    let stamps = SourceStamps(files: zip(listed, hashed).map { SourceStamps.File(path: $0.0.source!, stamp: $0.1.stamp) },
+                              folders: folders.sorted { $0.path < $1.path })
 
     // Images the table lists must exist; images on disk the table does not list are reported.
     let images = Set(files.filter { $0.hasPrefix("\(split)_images/") && $0.hasSuffix(".dcm") })
@@ -96,6 +143,5 @@ runStage("ingest") { context in
     try context.finish(records: images.intersection(expected).count, summary: [
         "split": .string(split), "images": .int(Int64(images.count)), "table_rows": .int(Int64(table.count)),
         "patients": .int(Int64(Set(table.map(\.patient)).count)), "unlisted_images": .int(Int64(unlisted)),
-        "hashed_files": .int(Int64(cache.hashedCount)),
-    ], sources: listed)
+    ], sources: listed, sourceStamps: stamps)
 }

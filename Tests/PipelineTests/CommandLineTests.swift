@@ -135,6 +135,15 @@ struct CLIWorkspace {
     #expect(stale.output.contains("stale  ingest  source folder \(data)/train_images changed"), "\(stale.output)")
     #expect(try ws.run(["run", "rsna.yaml", "--set", "ingest.path=\(data)"]).status == 0)
     #expect(try ws.run(["status", "rsna.yaml", "--set", "ingest.path=\(data)"]).output.hasPrefix("fresh"))
+
+    // A forced rerun (every hash from the stat cache now) leaves the same manifest, byte for byte.
+    let before = try ws.run(["show", "ingest", "rsna.yaml", "--set", "ingest.path=\(data)", "--json"]).output
+    #expect(try ws.run(["run", "rsna.yaml", "--force", "ingest", "--set", "ingest.path=\(data)"]).status == 0)
+    #expect(try ws.run(["show", "ingest", "rsna.yaml", "--set", "ingest.path=\(data)", "--json"]).output == before)
+    // A change of the ctime alone (same bytes, size and mtime) counts as a change.
+    chmod("\(data)/train.csv", 0o600)
+    let touched = try ws.run(["status", "rsna.yaml", "--set", "ingest.path=\(data)"])
+    #expect(touched.output.contains("source file \(data)/train.csv changed"), "\(touched.output)")
 }
 
 @Test func everyCommandHasHelp() throws {

@@ -44,11 +44,13 @@ import Testing
     // Backdate it: files modified in the last 2 s are hashed but not remembered.
     var times = [timespec(tv_sec: 1_700_000_000, tv_nsec: 0), timespec(tv_sec: 1_700_000_000, tv_nsec: 0)]
     utimensat(AT_FDCWD, "\(dir)/f", &times, 0)
-    let cache = StatCache(path: "\(dir)/state.tsv")
+    // Its ctime is now: the cache's clock runs a minute ahead, past the 2 s window.
+    let later = { StatCache.wallClock() + 60_000_000_000 }
+    let cache = StatCache(path: "\(dir)/state.tsv", clock: later)
     #expect(try cache.sha256(ofFile: "\(dir)/f").sha256 == Digest.sha256Hex("hello"))
     #expect(cache.hashedCount == 1)
     try cache.flush()
-    let reloaded = StatCache(path: "\(dir)/state.tsv")
+    let reloaded = StatCache(path: "\(dir)/state.tsv", clock: later)
     #expect(try reloaded.sha256(ofFile: "\(dir)/f").sha256 == Digest.sha256Hex("hello"))
     #expect(reloaded.hashedCount == 0)
     try write("\(dir)/f", "hello, world")
@@ -60,13 +62,13 @@ import Testing
     let dir = try scratch()
     try write("\(dir)/data/train.csv", "a")
     try write("\(dir)/data/train_images/1/2.dcm", "b")
-    let files = ["\(dir)/data/train.csv", "\(dir)/data/train_images/1/2.dcm"].map { ($0, FileStamp.of($0)!) }
-    try SourceStamps.write(files: files, to: "\(dir)/stamps")
+    let files = ["\(dir)/data/train.csv", "\(dir)/data/train_images/1/2.dcm"].map { SourceStamps.File(path: $0, stamp: FileStamp.of($0)!) }
+    try SourceStamps(stampingFoldersOf: files).write(to: "\(dir)/stamps")
     #expect(SourceStamps.changes(at: "\(dir)/stamps", limit: 5).isEmpty)
     usleep(20_000)  // past the file system clock's granularity
     try write("\(dir)/data/train_images/7/8.dcm", "new patient")
     #expect(SourceStamps.changes(at: "\(dir)/stamps", limit: 5) == ["source folder \(dir)/data/train_images changed (files added or removed)"])
-    try SourceStamps.write(files: files, to: "\(dir)/stamps")
+    try SourceStamps(stampingFoldersOf: files).write(to: "\(dir)/stamps")
     usleep(20_000)
     try write("\(dir)/data/train_images/1/2.dcm", "changed")
     #expect(SourceStamps.changes(at: "\(dir)/stamps", limit: 5).contains("source file \(dir)/data/train_images/1/2.dcm changed"))

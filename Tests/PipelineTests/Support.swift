@@ -20,7 +20,9 @@ func write(_ path: String, _ text: String, executable: Bool = false) throws {
 
 /// Runs stages in-process, no processes: each job writes `result.txt` = its params' canonical JSON followed by
 /// the contents of every input file, so outputs change exactly when params or inputs do. `fail: true` in the
-/// params makes the job fail; `records: N` sets the record count. Remembers every job it ran.
+/// params makes the job fail; `records: N` sets the record count; `source: PATH` lists that file as a source
+/// (outside the store) and `stamps: reported|wrong|none` says what it writes to MAMMOFLOW_SOURCE_STAMPS (default
+/// none). Remembers every job it ran.
 final class FakeExecutor: JobExecutor, @unchecked Sendable {
     private let lock = NSLock()
     private(set) var jobs: [StageJob] = []
@@ -48,8 +50,16 @@ final class FakeExecutor: JobExecutor, @unchecked Sendable {
             let name = "result-\(stageJob.slice?.index ?? 0).txt"
             try writeFileAtomically("\(stageJob.output)/\(name)", content)
             onLine("progress 1 1")
-            let manifest = ArtifactManifest(stage: stageJob.stage, files: [ArtifactFile(path: name, sha256: Digest.sha256Hex(content), size: content.count)],
-                                            records: stageJob.params["records"]?.intValue ?? 1)
+            var files = [ArtifactFile(path: name, sha256: Digest.sha256Hex(content), size: content.count)]
+            if let source = stageJob.params["source"]?.stringValue {
+                let stamp = try FileDescriptor(reading: source).stamp()
+                files.append(ArtifactFile(path: "source", sha256: try Digest.sha256Hex(file: source), size: stamp.size, source: source))
+                let stamped = stageJob.params["stamps"]?.stringValue == "wrong" ? "\(source).other" : source
+                if stageJob.params["stamps"]?.stringValue ?? "none" != "none", let path = job.environment["MAMMOFLOW_SOURCE_STAMPS"] {
+                    try SourceStamps(files: [.init(path: stamped, stamp: stamp)], folders: []).write(to: path)
+                }
+            }
+            let manifest = ArtifactManifest(stage: stageJob.stage, files: files, records: stageJob.params["records"]?.intValue ?? 1)
             try writeFileAtomically("\(stageJob.output)/manifest.json", Array(JSONEncoder().encode(manifest)))
             return 0
         } catch {

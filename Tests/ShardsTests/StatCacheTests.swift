@@ -1,0 +1,85 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+@testable import Shards
+
+private func folder() throws -> String {
+    let path = NSTemporaryDirectory() + "mammoflow-statcache-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+private func put(_ path: String, _ text: String) throws {
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+}
+
+/// Sets the mtime an hour back, so that the cache may remember the file (it skips files changed < 2 s ago).
+private func backdate(_ path: String) {
+    let old = timespec(tv_sec: time(nil) - 3600, tv_nsec: 0)
+    var times = [old, old]
+    utimensat(AT_FDCWD, path, &times, 0)
+}
+
+@Test func statCacheHashesRelativeToAFolderAndNoticesACtimeChange() throws {
+    let dir = try folder()
+    try put("\(dir)/f", "hello")
+    backdate("\(dir)/f")
+    let fd = open(dir, O_RDONLY | O_DIRECTORY)
+    defer { close(fd) }
+    // The ctime set by backdating is now: the cache's clock runs a minute ahead, past the 2 s window.
+    let later = { StatCache.wallClock() + 60_000_000_000 }
+    let cache = StatCache(path: "\(dir)/state.tsv", clock: later)
+    let first = try cache.sha256(of: "f", in: fd, directoryPath: dir)
+    #expect(first.sha256 == Digest.sha256Hex("hello"))
+    #expect(first.stamp == FileStamp.of("\(dir)/f"))
+    try cache.flush()
+    let reloaded = StatCache(path: "\(dir)/state.tsv", clock: later)
+    #expect(try reloaded.sha256(of: "f", in: fd, directoryPath: dir).sha256 == Digest.sha256Hex("hello"))
+    #expect(reloaded.hashedCount == 0)
+    // Same bytes, size and mtime; only the ctime moves (chmod): the file is hashed again.
+    chmod("\(dir)/f", 0o600)
+    #expect(try reloaded.sha256(of: "f", in: fd, directoryPath: dir).sha256 == Digest.sha256Hex("hello"))
+    #expect(reloaded.hashedCount == 1)
+    // A file changed just now is hashed but not remembered.
+    try put("\(dir)/f", "fresh")
+    let racy = StatCache(path: "\(dir)/state.tsv")
+    #expect(try racy.sha256(ofFile: "\(dir)/f").sha256 == Digest.sha256Hex("fresh"))
+    #expect(try racy.sha256(ofFile: "\(dir)/f").sha256 == Digest.sha256Hex("fresh"))
+    #expect(racy.hashedCount == 2)
+    #expect(throws: FileError.self) { try racy.sha256(of: "missing", in: fd, directoryPath: dir) }
+}
+
+@Test func statCacheIgnoresOldFormatLinesAndRewritesWhenMostLinesAreDead() throws {
+    let dir = try folder()
+    try put("\(dir)/f", "data")
+    backdate("\(dir)/f")
+    let stamp = try #require(FileStamp.of("\(dir)/f"))
+    // Lines of the format before the ctime (5 fields) claiming a wrong hash: ignored, never trusted.
+    let old = (0..<1500).map { "\(String(repeating: "0", count: 64))\t\(stamp.size)\t\(stamp.mtimeNanoseconds)\t\(stamp.inode)\t\(dir)/f\($0 == 0 ? "" : "\($0)")\n" }
+    try put("\(dir)/state.tsv", old.joined() + "cut by a cra")
+    let cache = StatCache(path: "\(dir)/state.tsv", clock: { StatCache.wallClock() + 60_000_000_000 })
+    #expect(cache.count == 0)
+    #expect(try cache.sha256(ofFile: "\(dir)/f").sha256 == Digest.sha256Hex("data"))
+    try cache.flush()
+    let lines = try String(contentsOfFile: "\(dir)/state.tsv", encoding: .utf8).split(separator: "\n")
+    #expect(lines.count == 1 && lines[0].split(separator: "\t").count == 6)
+    #expect(StatCache(path: "\(dir)/state.tsv").count == 1)
+}
+
+@Test func sourceStampsRoundTripAndRefuseDamagedLines() throws {
+    let dir = try folder()
+    let stamps = SourceStamps(files: [.init(path: "/data/a b/é.dcm", stamp: FileStamp(size: 3, mtimeNanoseconds: 1_795_729_427_961_069_254,
+                                                                                  ctimeNanoseconds: -1, inode: 42))],
+                              folders: [.init(path: "/data/a b", mtimeNanoseconds: 5)])
+    try stamps.write(to: "\(dir)/s")
+    #expect(try SourceStamps.read("\(dir)/s") == stamps)
+    try put("\(dir)/bad", "D\t5\t/data\nF\t1\t2\t3\t/data/old-format\n")
+    #expect(throws: FileError.self) { try SourceStamps.read("\(dir)/bad") }
+    do { _ = try SourceStamps.read("\(dir)/bad") } catch {
+        #expect("\(error)".hasPrefix("\(dir)/bad: line 2 is not a source stamp"))
+    }
+    #expect(SourceStamps.changes(at: "\(dir)/bad", limit: 5) == ["source folder /data changed (files added or removed)",
+                                                                 "source stamps \(dir)/bad are from an older mammoflow (no ctime): ingest again"])
+}
