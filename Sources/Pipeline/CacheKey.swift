@@ -86,33 +86,61 @@ public struct RunRecord: Sendable, Codable, Equatable {
 // MARK: JSON forms (the same fields and names as the Codable ones; tests check the bytes agree)
 
 extension KeyParts: JSONConvertible {
-    public init(json: JSONValue, at location: @escaping @autoclosure () -> String = "(document)") throws {
-        let f = try JSONFields(json, at: location())
-        self.init(schema: try f.int("schema"), executable: try f.string("executable"), params: try f.value("params"),
-                  inputs: try f.mapping("inputs") { v, at in
-                      guard let s = v.stringValue else { throw JSONFields.DecodeError(field: at(), reason: "expected a string") }
-                      return s
-                  },
-                  slices: try f.int("slices"))
+    public init(reading r: inout JSONReader) throws {
+        var schema: Int?, executable: String?, params: JSONValue?, inputs: [String: String]?, slices: Int?
+        try r.object { r, key in
+            switch key {
+            case "schema": schema = try r.int()
+            case "executable": executable = try r.string()
+            case "params": params = try r.value()
+            case "inputs":
+                var ids: [String: String] = [:]
+                try r.object { r, name in ids[name] = try r.string() }
+                inputs = ids
+            case "slices": slices = try r.int()
+            default: try r.skipValue()
+            }
+        }
+        guard let schema else { throw r.missing("schema") }
+        guard let executable else { throw r.missing("executable") }
+        guard let params else { throw r.missing("params") }
+        guard let inputs else { throw r.missing("inputs") }
+        guard let slices else { throw r.missing("slices") }
+        self.init(schema: schema, executable: executable, params: params, inputs: inputs, slices: slices)
     }
 
-    public var json: JSONValue {
-        .object(["schema": .int(Int64(schema)), "executable": .string(executable), "params": params,
-                 "inputs": .object(inputs.mapValues { .string($0) }), "slices": .int(Int64(slices))])
+    public func writeJSON(into out: inout [UInt8]) {
+        var o = JSONObjectWriter(into: &out)
+        o.string("executable", executable, into: &out)
+        o.mapping("inputs", inputs, into: &out) { id, out in JSONValue.writeString(id, into: &out) }
+        o.json("params", params, into: &out)
+        o.int("schema", schema, into: &out)
+        o.int("slices", slices, into: &out)
+        o.end(into: &out)
     }
 }
 
 extension RunRecord: JSONConvertible {
-    public init(json: JSONValue, at location: @escaping @autoclosure () -> String = "(document)") throws {
-        let f = try JSONFields(json, at: location())
-        self.init(key: try f.string("key"), parts: try KeyParts(json: f.value("parts"), at: "parts"),
-                  manifest: try ArtifactManifest(json: f.value("manifest"), at: "manifest"), stage: try f.string("stage"),
-                  pipeline: try f.string("pipeline"), seconds: try f.double("seconds"))
-    }
-
-    public var json: JSONValue {
-        .object(["key": .string(key), "parts": parts.json, "manifest": manifest.json, "stage": .string(stage),
-                 "pipeline": .string(pipeline), "seconds": .double(seconds)])
+    public init(reading r: inout JSONReader) throws {
+        var key: String?, parts: KeyParts?, manifest: ArtifactManifest?, stage: String?, pipeline: String?, seconds: Double?
+        try r.object { r, name in
+            switch name {
+            case "key": key = try r.string()
+            case "parts": parts = try KeyParts(reading: &r)
+            case "manifest": manifest = try ArtifactManifest(reading: &r)
+            case "stage": stage = try r.string()
+            case "pipeline": pipeline = try r.string()
+            case "seconds": seconds = try r.double()
+            default: try r.skipValue()
+            }
+        }
+        guard let key else { throw r.missing("key") }
+        guard let parts else { throw r.missing("parts") }
+        guard let manifest else { throw r.missing("manifest") }
+        guard let stage else { throw r.missing("stage") }
+        guard let pipeline else { throw r.missing("pipeline") }
+        guard let seconds else { throw r.missing("seconds") }
+        self.init(key: key, parts: parts, manifest: manifest, stage: stage, pipeline: pipeline, seconds: seconds)
     }
 
     public func writeJSON(into out: inout [UInt8]) {
@@ -121,8 +149,7 @@ extension RunRecord: JSONConvertible {
         o.value("manifest", manifest, into: &out)
         o.value("parts", parts, into: &out)
         o.string("pipeline", pipeline, into: &out)
-        o.key("seconds", into: &out)
-        JSONValue.double(seconds).write(into: &out)
+        o.json("seconds", .double(seconds), into: &out)
         o.string("stage", stage, into: &out)
         o.end(into: &out)
     }

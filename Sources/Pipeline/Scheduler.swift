@@ -280,7 +280,7 @@ public final class Scheduler: @unchecked Sendable {
             let start = ProcessInfo.processInfo.systemUptime
             var status: Int32 = 1
             do {
-                var stageJob = try StageJob(json: JSONValue.parse(readFile(job.jobFile)))
+                var stageJob = try StageJob(jsonBytes: readFile(job.jobFile))
                 stageJob.threads = threads
                 try writeFileAtomically(job.jobFile, stageJob.canonicalJSON)
                 _ = FileManager.default.createFile(atPath: job.logFile, contents: nil)
@@ -313,7 +313,7 @@ public final class Scheduler: @unchecked Sendable {
                 throw StoreError(reason: "\(job.label) exited 0 but wrote no manifest.json")
             }
             let manifest: ArtifactManifest
-            do { manifest = try ArtifactManifest(json: JSONValue.parse(bytes)) } catch {
+            do { manifest = try ArtifactManifest(jsonBytes: bytes) } catch {
                 throw StoreError(reason: "\(job.label): \(manifestPath) is not a valid manifest: \(error)")
             }
             let sources = manifest.files.compactMap(\.source)
@@ -361,7 +361,12 @@ public final class Scheduler: @unchecked Sendable {
             stamps.files += stamped.files
             stamps.folders += stamped.folders
         }
-        if !stamps.files.isEmpty {
+        if work.jobs.count == 1, checked.isEmpty, !stamps.files.isEmpty, let path = work.jobs[0].environment["MAMMOFLOW_SOURCE_STAMPS"] {
+            // The stage's own file, checked above, moves into place as it is (the stage wrote it atomically).
+            guard rename(path, store.sourcesPath(unit.key)) == 0 else {
+                throw StoreError(reason: "cannot move \(path) to \(store.sourcesPath(unit.key)): \(String(cString: strerror(errno)))")
+            }
+        } else if !stamps.files.isEmpty {
             if work.jobs.count > 1 {
                 // Slices may list the same sources: one stamp per path (the first), folders likewise.
                 var seen = Set<String>()
@@ -387,16 +392,16 @@ public final class Scheduler: @unchecked Sendable {
         guard let path = job.environment["MAMMOFLOW_SOURCE_STAMPS"], access(path, F_OK) == 0 else { return nil }
         let stamps: SourceStamps
         do { stamps = try SourceStamps.read(path) } catch { throw StoreError(reason: "\(job.label): \(error)") }
-        let listed = Set(sources)
-        let stamped = Set(stamps.files.map(\.path))
-        guard stamped == listed else {
-            let missing = listed.subtracting(stamped).sorted().prefix(3)
-            let extra = stamped.subtracting(listed).sorted().prefix(3)
-            throw StoreError(reason: "\(job.label): \(path) does not stamp exactly the manifest's source files"
-                + (missing.isEmpty ? "" : "; not stamped: \(missing.joined(separator: ", "))")
-                + (extra.isEmpty ? "" : "; not in the manifest: \(extra.joined(separator: ", "))"))
-        }
-        return stamps
+        // Both lists usually come in path order already; sorting is then a linear pass, and so is comparing.
+        let listed = sources.sorted()
+        let stamped = stamps.files.map(\.path).sorted()
+        guard stamped != listed else { return stamps }
+        let missing = Set(listed).subtracting(stamped).sorted().prefix(3)
+        let extra = Set(stamped).subtracting(listed).sorted().prefix(3)
+        throw StoreError(reason: "\(job.label): \(path) does not stamp exactly the manifest's source files"
+            + (missing.isEmpty ? "" : "; not stamped: \(missing.joined(separator: ", "))")
+            + (extra.isEmpty ? "" : "; not in the manifest: \(extra.joined(separator: ", "))")
+            + (missing.isEmpty && extra.isEmpty ? "; some are stamped twice" : ""))
     }
 
     /// One artifact from a unit's slices: files united (a path two slices both wrote must have the same

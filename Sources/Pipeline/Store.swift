@@ -85,7 +85,7 @@ public struct Store: Sendable {
 
     public func readRun(_ key: String) -> RunRecord? {
         guard let bytes = try? readFile(runPath(key)) else { return nil }
-        return try? RunRecord(json: JSONValue.parse(bytes))
+        return try? RunRecord(jsonBytes: bytes)
     }
 
     /// The commit point of a run: written last, atomically.

@@ -118,19 +118,23 @@ public struct StageJob: Sendable, Codable, Equatable {
 // MARK: JSON forms (the same fields and names as the Codable ones; tests check the bytes agree)
 
 extension ArtifactFile: JSONConvertible {
-    public init(json: JSONValue, at location: @escaping @autoclosure () -> String = "(document)") throws {
-        let f = try JSONFields(json, at: location())
-        self.init(path: try f.string("path"), sha256: try f.string("sha256"), size: try f.int("size"),
-                  records: try f.optionalInt("records"), source: try f.optionalString("source"),
-                  location: try f.optionalString("location"))
-    }
-
-    public var json: JSONValue {
-        var o: [String: JSONValue] = ["path": .string(path), "sha256": .string(sha256), "size": .int(Int64(size))]
-        if let records { o["records"] = .int(Int64(records)) }
-        if let source { o["source"] = .string(source) }
-        if let location { o["location"] = .string(location) }
-        return .object(o)
+    public init(reading r: inout JSONReader) throws {
+        var path: String?, sha256: String?, size: Int?, records: Int?, source: String?, location: String?
+        try r.object { r, key in
+            switch key {
+            case "path": path = try r.string()
+            case "sha256": sha256 = try r.string()
+            case "size": size = try r.int()
+            case "records": records = try r.optionalInt()
+            case "source": source = try r.optionalString()
+            case "location": location = try r.optionalString()
+            default: try r.skipValue()
+            }
+        }
+        guard let path else { throw r.missing("path") }
+        guard let sha256 else { throw r.missing("sha256") }
+        guard let size else { throw r.missing("size") }
+        self.init(path: path, sha256: sha256, size: size, records: records, source: source, location: location)
     }
 
     public func writeJSON(into out: inout [UInt8]) { writeJSON(into: &out, withLocation: true) }
@@ -148,32 +152,53 @@ extension ArtifactFile: JSONConvertible {
 }
 
 extension Reject: JSONConvertible {
-    public init(json: JSONValue, at location: @escaping @autoclosure () -> String = "(document)") throws {
-        let f = try JSONFields(json, at: location())
-        self.init(key: try f.string("key"), file: try f.optionalString("file"), reason: try f.string("reason"),
-                  stage: try f.optionalString("stage"))
+    public init(reading r: inout JSONReader) throws {
+        var key: String?, file: String?, reason: String?, stage: String?
+        try r.object { r, name in
+            switch name {
+            case "key": key = try r.string()
+            case "file": file = try r.optionalString()
+            case "reason": reason = try r.string()
+            case "stage": stage = try r.optionalString()
+            default: try r.skipValue()
+            }
+        }
+        guard let key else { throw r.missing("key") }
+        guard let reason else { throw r.missing("reason") }
+        self.init(key: key, file: file, reason: reason, stage: stage)
     }
 
-    public var json: JSONValue {
-        var o: [String: JSONValue] = ["key": .string(key), "reason": .string(reason)]
-        if let file { o["file"] = .string(file) }
-        if let stage { o["stage"] = .string(stage) }
-        return .object(o)
+    public func writeJSON(into out: inout [UInt8]) {
+        var o = JSONObjectWriter(into: &out)
+        if let file { o.string("file", file, into: &out) }
+        o.string("key", key, into: &out)
+        o.string("reason", reason, into: &out)
+        if let stage { o.string("stage", stage, into: &out) }
+        o.end(into: &out)
     }
 }
 
 extension ArtifactManifest: JSONConvertible {
-    public init(json: JSONValue, at location: @escaping @autoclosure () -> String = "(document)") throws {
-        let f = try JSONFields(json, at: location())
-        self.init(stage: try f.string("stage"), files: try f.array("files") { try ArtifactFile(json: $0, at: $1()) },
-                  records: try f.int("records"), rejects: try f.array("rejects") { try Reject(json: $0, at: $1()) },
-                  summary: f.optionalValue("summary") ?? .object([:]))
-        schema = try f.int("schema")
-    }
-
-    public var json: JSONValue {
-        .object(["schema": .int(Int64(schema)), "stage": .string(stage), "files": .array(files.map(\.json)),
-                 "records": .int(Int64(records)), "rejects": .array(rejects.map(\.json)), "summary": summary])
+    public init(reading r: inout JSONReader) throws {
+        var schema: Int?, stage: String?, files: [ArtifactFile]?, records: Int?, rejects: [Reject]?, summary: JSONValue?
+        try r.object { r, key in
+            switch key {
+            case "schema": schema = try r.int()
+            case "stage": stage = try r.string()
+            case "files": files = try r.list { try ArtifactFile(reading: &$0) }
+            case "records": records = try r.int()
+            case "rejects": rejects = try r.list { try Reject(reading: &$0) }
+            case "summary": summary = try r.value()
+            default: try r.skipValue()
+            }
+        }
+        guard let schema else { throw r.missing("schema") }
+        guard let stage else { throw r.missing("stage") }
+        guard let files else { throw r.missing("files") }
+        guard let records else { throw r.missing("records") }
+        guard let rejects else { throw r.missing("rejects") }
+        self.init(stage: stage, files: files, records: records, rejects: rejects, summary: summary ?? .object([:]))
+        self.schema = schema
     }
 
     public func writeJSON(into out: inout [UInt8]) { writeJSON(into: &out, withLocations: true) }
@@ -192,51 +217,68 @@ extension ArtifactManifest: JSONConvertible {
         o.array("rejects", rejects, into: &out)
         o.int("schema", schema, into: &out)
         o.string("stage", stage, into: &out)
-        o.key("summary", into: &out)
-        summary.write(into: &out)
+        o.json("summary", summary, into: &out)
         o.end(into: &out)
     }
 }
 
 extension JobSlice: JSONConvertible {
-    public init(json: JSONValue, at location: @escaping @autoclosure () -> String = "(document)") throws {
-        let f = try JSONFields(json, at: location())
-        self.init(index: try f.int("index"), count: try f.int("count"))
-    }
-
-    public var json: JSONValue { .object(["index": .int(Int64(index)), "count": .int(Int64(count))]) }
-}
-
-extension StageJob: JSONConvertible {
-    public init(json: JSONValue, at location: @escaping @autoclosure () -> String = "(document)") throws {
-        let f = try JSONFields(json, at: location())
-        self.init(stage: try f.string("stage"), params: try f.value("params"),
-                  inputs: try f.mapping("inputs") { try ArtifactManifest(json: $0, at: $1()) },
-                  output: try f.string("output"), threads: try f.int("threads"),
-                  slice: try f.optionalValue("slice").map { try JobSlice(json: $0, at: "slice") })
-        schema = try f.int("schema")
-    }
-
-    public var json: JSONValue {
-        var o: [String: JSONValue] = ["schema": .int(Int64(schema)), "stage": .string(stage), "params": params,
-                                      "inputs": .object(inputs.mapValues(\.json)), "output": .string(output),
-                                      "threads": .int(Int64(threads))]
-        if let slice { o["slice"] = slice.json }
-        return .object(o)
+    public init(reading r: inout JSONReader) throws {
+        var index: Int?, count: Int?
+        try r.object { r, key in
+            switch key {
+            case "index": index = try r.int()
+            case "count": count = try r.int()
+            default: try r.skipValue()
+            }
+        }
+        guard let index else { throw r.missing("index") }
+        guard let count else { throw r.missing("count") }
+        self.init(index: index, count: count)
     }
 
     public func writeJSON(into out: inout [UInt8]) {
         var o = JSONObjectWriter(into: &out)
-        o.key("inputs", into: &out)
-        var inner = JSONObjectWriter(into: &out)
-        for name in inputs.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-            inner.key(named: name, into: &out)
-            inputs[name]!.writeJSON(into: &out)
+        o.int("count", count, into: &out)
+        o.int("index", index, into: &out)
+        o.end(into: &out)
+    }
+}
+
+extension StageJob: JSONConvertible {
+    public init(reading r: inout JSONReader) throws {
+        var schema: Int?, stage: String?, params: JSONValue?, inputs: [String: ArtifactManifest]?, output: String?,
+            threads: Int?, slice: JobSlice?
+        try r.object { r, key in
+            switch key {
+            case "schema": schema = try r.int()
+            case "stage": stage = try r.string()
+            case "params": params = try r.value()
+            case "inputs":
+                var manifests: [String: ArtifactManifest] = [:]
+                try r.object { r, name in manifests[name] = try ArtifactManifest(reading: &r) }
+                inputs = manifests
+            case "output": output = try r.string()
+            case "threads": threads = try r.int()
+            case "slice": slice = r.skipNull() ? nil : try JobSlice(reading: &r)
+            default: try r.skipValue()
+            }
         }
-        inner.end(into: &out)
+        guard let schema else { throw r.missing("schema") }
+        guard let stage else { throw r.missing("stage") }
+        guard let params else { throw r.missing("params") }
+        guard let inputs else { throw r.missing("inputs") }
+        guard let output else { throw r.missing("output") }
+        guard let threads else { throw r.missing("threads") }
+        self.init(stage: stage, params: params, inputs: inputs, output: output, threads: threads, slice: slice)
+        self.schema = schema
+    }
+
+    public func writeJSON(into out: inout [UInt8]) {
+        var o = JSONObjectWriter(into: &out)
+        o.mapping("inputs", inputs, into: &out) { manifest, out in manifest.writeJSON(into: &out) }
         o.string("output", output, into: &out)
-        o.key("params", into: &out)
-        params.write(into: &out)
+        o.json("params", params, into: &out)
         o.int("schema", schema, into: &out)
         if let slice { o.value("slice", slice, into: &out) }
         o.string("stage", stage, into: &out)

@@ -60,9 +60,18 @@ public struct SourceStamps: Sendable, Equatable {
     public func write(to path: String) throws {
         var text: [UInt8] = []
         text.reserveCapacity(files.count * 128)
+        func field(_ value: some BinaryInteger) {
+            text.append(0x09)
+            text.append(contentsOf: String(value).utf8)
+        }
         for f in files {
-            text += Array("F\t\(f.stamp.size)\t\(f.stamp.mtimeNanoseconds)\t\(f.stamp.ctimeNanoseconds)\t\(f.stamp.inode)\t".utf8)
-            text += Array(f.path.utf8)
+            text.append(UInt8(ascii: "F"))
+            field(f.stamp.size)
+            field(f.stamp.mtimeNanoseconds)
+            field(f.stamp.ctimeNanoseconds)
+            field(f.stamp.inode)
+            text.append(0x09)
+            text.append(contentsOf: f.path.utf8)
             text.append(0x0A)
         }
         for d in folders { text += Array("D\t\(d.mtimeNanoseconds)\t\(d.path)\n".utf8) }

@@ -34,7 +34,7 @@ public final class StageContext {
     public convenience init(jobFile path: String) throws {
         let bytes = try readFile(path)
         let job: StageJob
-        do { job = try StageJob(json: JSONValue.parse(bytes)) } catch {
+        do { job = try StageJob(jsonBytes: bytes) } catch {
             throw StageError(stage: "?", reason: "\(path) is not a valid job file: \(error)")
         }
         self.init(job: job)

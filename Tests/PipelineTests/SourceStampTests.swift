@@ -47,6 +47,6 @@ import Testing
     let record = RunRecord(key: parts.key, parts: parts, manifest: manifest, stage: "s", pipeline: "/p.yaml", seconds: 1.25)
     let reference = try JSONValue(encoding: record).canonicalBytes
     #expect(record.canonicalJSON == reference)
-    #expect(try RunRecord(json: JSONValue.parse(reference)) == record)
+    #expect(try RunRecord(jsonBytes: reference) == record)
     #expect(try JSONDecoder().decode(RunRecord.self, from: Data(record.canonicalJSON)) == record)
 }
