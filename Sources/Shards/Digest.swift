@@ -33,6 +33,15 @@ public enum Digest {
 
     static func sha256Hex(of file: FileDescriptor, size: Int) throws -> String {
         var hasher = SHA256()
+        // A small file is read into a stack buffer: no allocation per file.
+        if size <= 16384 {
+            return try withUnsafeTemporaryAllocation(byteCount: max(size, 1), alignment: 16) { buffer in
+                let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size])
+                try file.read(at: 0, into: bytes)
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
+                return hex(Array(hasher.finalize()))
+            }
+        }
         let chunk = 1 << 20
         // A small file gets a small buffer: zero-filling 1 MiB per file dominated hashing 54,706 tiny files.
         var buffer = [UInt8](repeating: 0, count: min(chunk, max(size, 1)))

@@ -56,7 +56,10 @@ public struct FileStamp: Sendable, Equatable, Hashable {
 /// mtime could still change within the clock's granularity without the stamp changing ("racy git").
 public final class StatCache: @unchecked Sendable {
     public let path: String
+    /// The remembered files; changed only by `init` (and a rewrite in `flush`), so threads look up without a lock.
     private var entries: [String: (stamp: FileStamp, sha256: String)] = [:]
+    /// Hashed since the last flush: appended to the file by `flush`.
+    private var learned: [(path: String, entry: (stamp: FileStamp, sha256: String))] = []
     private var pending: [UInt8] = []
     /// Lines in the file that are not live entries (superseded, malformed, older format).
     private var deadLines = 0
@@ -95,18 +98,6 @@ public final class StatCache: @unchecked Sendable {
 
     public var count: Int { entries.count }
 
-    /// The remembered SHA-256 of `path` if its stamp still matches.
-    public func cachedSHA256(of path: String, stamp: FileStamp) -> String? {
-        lock.lock(); defer { lock.unlock() }
-        guard let entry = entries[path], entry.stamp == stamp else { return nil }
-        return entry.sha256
-    }
-
-    private func remembered(_ path: String) -> (stamp: FileStamp, sha256: String)? {
-        lock.lock(); defer { lock.unlock() }
-        return entries[path]
-    }
-
     /// The SHA-256 of a file: from the cache when its stamp is unchanged, otherwise hashed and remembered.
     public func sha256(ofFile path: String) throws -> (sha256: String, stamp: FileStamp) {
         try sha256(path: path, name: path, in: AT_FDCWD)
@@ -120,39 +111,66 @@ public final class StatCache: @unchecked Sendable {
     }
 
     private func sha256(path: String, name: String, in directory: Int32) throws -> (sha256: String, stamp: FileStamp) {
-        if let entry = remembered(path) {
+        // `entries` changes only in `flush`, so lookups need no lock (one lock per file made two threads wait).
+        if let entry = entries[path] {
             guard let stamp = FileStamp.of(name, in: directory) else { throw FileError.errno(path, "cannot stat") }
             if stamp == entry.stamp { return (entry.sha256, stamp) }
         }
         let (sha, stamp) = try Digest.sha256Stamped(name, in: directory, path: path)
         let now = clock()
+        let memorable = now - stamp.mtimeNanoseconds > 2_000_000_000 && now - stamp.ctimeNanoseconds > 2_000_000_000
+        let line = memorable ? Self.line(path: path, stamp: stamp, sha256: sha) : []
         lock.lock()
         hashedCount += 1
-        if now - stamp.mtimeNanoseconds > 2_000_000_000 && now - stamp.ctimeNanoseconds > 2_000_000_000 {
-            if entries.updateValue((stamp, sha), forKey: path) != nil { deadLines += 1 }
-            pending += Array("\(sha)\t\(stamp.size)\t\(stamp.mtimeNanoseconds)\t\(stamp.ctimeNanoseconds)\t\(stamp.inode)\t\(path)\n".utf8)
+        if memorable {
+            learned.append((path, (stamp, sha)))
+            pending += line
         }
         lock.unlock()
         return (sha, stamp)
     }
 
+    static func line(path: String, stamp: FileStamp, sha256: String) -> [UInt8] {
+        var line: [UInt8] = []
+        line.reserveCapacity(100 + path.utf8.count)
+        func field(_ value: some BinaryInteger) {
+            line.append(contentsOf: String(value).utf8)
+            line.append(0x09)
+        }
+        line.append(contentsOf: sha256.utf8)
+        line.append(0x09)
+        field(stamp.size)
+        field(stamp.mtimeNanoseconds)
+        field(stamp.ctimeNanoseconds)
+        field(stamp.inode)
+        line.append(contentsOf: path.utf8)
+        line.append(0x0A)
+        return line
+    }
+
     /// Appends the entries learnt since the last flush to the file, or rewrites it with the live entries
     /// when dead lines outnumber them.
+    /// What was learnt serves the next cache loaded from the file; this one keeps its lookups as they were
+    /// loaded, so that threads hashing through it need no lock to read them.
     public func flush() throws {
         lock.lock(); defer { lock.unlock() }
+        let superseded = learned.lazy.filter { self.entries[$0.path] != nil }.count
+        deadLines += superseded
         let directory = (path as NSString).deletingLastPathComponent
-        if deadLines > max(entries.count, 1000) {
+        if deadLines > max(entries.count + learned.count - superseded, 1000) {
+            for (file, entry) in learned { entries[file] = entry }
+            learned.removeAll()
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             var text: [UInt8] = []
             for (file, entry) in entries.sorted(by: { $0.key < $1.key }) {
-                let s = entry.stamp
-                text += Array("\(entry.sha256)\t\(s.size)\t\(s.mtimeNanoseconds)\t\(s.ctimeNanoseconds)\t\(s.inode)\t\(file)\n".utf8)
+                text += Self.line(path: file, stamp: entry.stamp, sha256: entry.sha256)
             }
             try writeFileAtomically(path, text)
             pending.removeAll()
             deadLines = 0
             return
         }
+        learned.removeAll()
         guard !pending.isEmpty else { return }
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
