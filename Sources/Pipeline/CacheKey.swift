@@ -143,10 +143,18 @@ extension RunRecord: JSONConvertible {
         self.init(key: key, parts: parts, manifest: manifest, stage: stage, pipeline: pipeline, seconds: seconds)
     }
 
-    public func writeJSON(into out: inout [UInt8]) {
+    public func writeJSON(into out: inout [UInt8]) { writeJSON(into: &out, manifestJSON: nil) }
+
+    /// With `manifestJSON`, that text stands for the manifest (see `Store.writeRun`).
+    func writeJSON(into out: inout [UInt8], manifestJSON: [UInt8]?) {
         var o = JSONObjectWriter(into: &out)
         o.string("key", key, into: &out)
-        o.value("manifest", manifest, into: &out)
+        if let manifestJSON {
+            o.key("manifest", into: &out)
+            out += manifestJSON
+        } else {
+            o.value("manifest", manifest, into: &out)
+        }
         o.value("parts", parts, into: &out)
         o.string("pipeline", pipeline, into: &out)
         o.json("seconds", .double(seconds), into: &out)

@@ -304,6 +304,7 @@ public final class Scheduler: @unchecked Sendable {
     func commit(_ work: UnitWork) throws -> RunRecord {
         let unit = work.unit
         var manifests: [ArtifactManifest] = []
+        var manifestBytes: [UInt8] = []
         var stamps = SourceStamps(files: [], folders: [])
         var checked: [SourceStamps.File] = []
         var sourceCache: StatCache?
@@ -312,13 +313,23 @@ public final class Scheduler: @unchecked Sendable {
             guard let bytes = try? readFile(manifestPath) else {
                 throw StoreError(reason: "\(job.label) exited 0 but wrote no manifest.json")
             }
+            // The stage's source stamps (if it wrote any) are read on another thread while the manifest is parsed.
+            nonisolated(unsafe) var stampsRead: Result<SourceStamps, Error>?
+            let reading = DispatchGroup()
+            if let path = job.environment["MAMMOFLOW_SOURCE_STAMPS"], access(path, F_OK) == 0 {
+                DispatchQueue.global().async(group: reading) {
+                    stampsRead = Result { try SourceStamps.read(path) }.mapError { StoreError(reason: "\(job.label): \($0)") }
+                }
+            }
             let manifest: ArtifactManifest
             do { manifest = try ArtifactManifest(jsonBytes: bytes) } catch {
                 throw StoreError(reason: "\(job.label): \(manifestPath) is not a valid manifest: \(error)")
             }
+            reading.wait()
             let sources = manifest.files.compactMap(\.source)
             if !sources.isEmpty {
-                if let reported = try reportedStamps(of: job, sources: sources) {
+                if let stampsRead {
+                    let reported = try checkedStamps(stampsRead.get(), of: job, sources: sources)
                     stamps.files += reported.files
                     stamps.folders += reported.folders
                 } else {
@@ -348,6 +359,7 @@ public final class Scheduler: @unchecked Sendable {
                 }
             }
             manifests.append(manifest)
+            manifestBytes = bytes
         }
         try? sourceCache?.flush()
         let merged = try mergeSlices(manifests, stage: unit.stage.name)
@@ -378,20 +390,19 @@ public final class Scheduler: @unchecked Sendable {
         }
         let record = RunRecord(key: unit.key, parts: unit.parts, manifest: merged, stage: unit.stage.name,
                                pipeline: engine.pipeline.file, seconds: ProcessInfo.processInfo.systemUptime - work.started)
-        try store.writeRun(record)
+        // A single job's manifest, just parsed and checked, goes into the record as the stage wrote it.
+        try store.writeRun(record, manifestJSON: work.jobs.count == 1 ? manifestBytes : nil)
         for job in work.jobs {
             try? FileManager.default.removeItem(atPath: (job.outputDirectory as NSString).deletingLastPathComponent)
         }
         return record
     }
 
-    /// The stamps a job wrote to MAMMOFLOW_SOURCE_STAMPS, nil when it wrote none. The stage stamped each
-    /// source as it hashed it (so its hashes need no second check here); the file must stamp exactly the
-    /// manifest's sources, or `status` could miss a change.
-    func reportedStamps(of job: ProcessJob, sources: [String]) throws -> SourceStamps? {
-        guard let path = job.environment["MAMMOFLOW_SOURCE_STAMPS"], access(path, F_OK) == 0 else { return nil }
-        let stamps: SourceStamps
-        do { stamps = try SourceStamps.read(path) } catch { throw StoreError(reason: "\(job.label): \(error)") }
+    /// The stamps a job wrote to MAMMOFLOW_SOURCE_STAMPS, once checked. The stage stamped each source as it
+    /// hashed it (so its hashes need no second check here); the file must stamp exactly the manifest's
+    /// sources, or `status` could miss a change.
+    func checkedStamps(_ stamps: SourceStamps, of job: ProcessJob, sources: [String]) throws -> SourceStamps {
+        let path = job.environment["MAMMOFLOW_SOURCE_STAMPS"] ?? "source stamps"
         // Both lists usually come in path order already; sorting is then a linear pass, and so is comparing.
         let listed = sources.sorted()
         let stamped = stamps.files.map(\.path).sorted()

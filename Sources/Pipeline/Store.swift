@@ -89,8 +89,12 @@ public struct Store: Sendable {
     }
 
     /// The commit point of a run: written last, atomically.
-    public func writeRun(_ record: RunRecord) throws {
-        try writeFileAtomically(runPath(record.key), record.canonicalJSON)
+    /// `manifestJSON`: the record's manifest as JSON text already at hand (it must parse to `record.manifest`),
+    /// spliced in instead of encoding 54,706 files again.
+    public func writeRun(_ record: RunRecord, manifestJSON: [UInt8]? = nil) throws {
+        var bytes: [UInt8] = []
+        record.writeJSON(into: &bytes, manifestJSON: manifestJSON)
+        try writeFileAtomically(runPath(record.key), bytes)
     }
 
     public func deleteRun(_ key: String) {

@@ -49,4 +49,11 @@ import Testing
     #expect(record.canonicalJSON == reference)
     #expect(try RunRecord(jsonBytes: reference) == record)
     #expect(try JSONDecoder().decode(RunRecord.self, from: Data(record.canonicalJSON)) == record)
+    // The scheduler splices a stage's manifest text into the record as it was written (here: pretty-printed).
+    let store = Store(root: try scratch())
+    try store.createLayout()
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted]
+    try store.writeRun(record, manifestJSON: Array(encoder.encode(manifest)))
+    #expect(store.readRun(record.key) == record)
 }
