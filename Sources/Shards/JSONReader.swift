@@ -18,7 +18,8 @@ public struct JSONReader {
     }
 
     enum PathComponent {
-        case key(String)
+        /// The key's bytes between its quotes (a range, not a String: no reference counting per member).
+        case key(Range<Int>)
         case index(Int)
     }
 
@@ -51,7 +52,9 @@ public struct JSONReader {
         var out = ""
         for component in path {
             switch component {
-            case .key(let k): out += out.isEmpty ? k : ".\(k)"
+            case .key(let range):
+                let k = String(decoding: bytes[range], as: UTF8.self)
+                out += out.isEmpty ? k : ".\(k)"
             case .index(let i): out += "[\(i)]"
             }
         }
@@ -119,11 +122,13 @@ public struct JSONReader {
         while true {
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw syntaxError("expected a key") }
+            let keyStart = position + 1
             let key = try parseString()
+            let keyBytes = keyStart..<(position - 1)
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw syntaxError("expected :") }
             position += 1
-            path.append(.key(key))
+            path.append(.key(keyBytes))
             try member(&self, key)
             path.removeLast()
             skipWhitespace()
@@ -272,9 +277,15 @@ public struct JSONReader {
         position += 1
         // Fast path: no escape before the closing quote.
         let start = position
-        while position < bytes.count, bytes[position] != UInt8(ascii: "\""), bytes[position] != UInt8(ascii: "\\") { position += 1 }
+        var high: UInt8 = 0
+        while position < bytes.count, bytes[position] != UInt8(ascii: "\""), bytes[position] != UInt8(ascii: "\\") {
+            high |= bytes[position]
+            position += 1
+        }
         if position < bytes.count, bytes[position] == UInt8(ascii: "\"") {
             position += 1
+            // ASCII needs no validation (and the validating initialiser was a third of reading a manifest).
+            if high < 0x80 { return String(decoding: bytes[start..<position - 1], as: UTF8.self) }
             guard let s = String(validating: bytes[start..<position - 1], as: UTF8.self) else { throw syntaxError("string is not UTF-8") }
             return s
         }
