@@ -96,7 +96,7 @@ public enum JSONValue: Sendable, Hashable {
     private static let nullBytes = Array("null".utf8), trueBytes = Array("true".utf8), falseBytes = Array("false".utf8)
 
     public static func writeInteger(_ value: Int64, into out: inout [UInt8]) {
-        out.append(contentsOf: String(value).utf8)  // a small string: no allocation
+        appendDecimal(value, to: &out)
     }
 
     /// A JSON string: quotes, backslashes and control characters escaped, everything else as its UTF-8 bytes.

@@ -60,9 +60,9 @@ public struct SourceStamps: Sendable, Equatable {
     public func write(to path: String) throws {
         var text: [UInt8] = []
         text.reserveCapacity(files.count * 128)
-        func field(_ value: some BinaryInteger) {
+        func field(_ value: some FixedWidthInteger) {
             text.append(0x09)
-            text.append(contentsOf: String(value).utf8)
+            appendDecimal(value, to: &text)
         }
         for f in files {
             text.append(UInt8(ascii: "F"))

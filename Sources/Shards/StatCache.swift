@@ -133,8 +133,8 @@ public final class StatCache: @unchecked Sendable {
     static func line(path: String, stamp: FileStamp, sha256: String) -> [UInt8] {
         var line: [UInt8] = []
         line.reserveCapacity(100 + path.utf8.count)
-        func field(_ value: some BinaryInteger) {
-            line.append(contentsOf: String(value).utf8)
+        func field(_ value: some FixedWidthInteger) {
+            appendDecimal(value, to: &line)
             line.append(0x09)
         }
         line.append(contentsOf: sha256.utf8)
@@ -186,6 +186,24 @@ public final class StatCache: @unchecked Sendable {
             start = end
         }
         pending.removeAll()
+    }
+}
+
+/// Appends `value` in decimal: `String(value)` goes through a generic path that showed in profiles when
+/// written 4 times for each of 54,706 files.
+@inline(__always)
+public func appendDecimal<T: FixedWidthInteger>(_ value: T, to out: inout [UInt8]) {
+    if value < 0 { out.append(UInt8(ascii: "-")) }
+    var magnitude = UInt64(value.magnitude)
+    var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for the 20 digits of UInt64.max
+    withUnsafeMutableBytes(of: &digits) { buffer in
+        var i = buffer.count
+        repeat {
+            i -= 1
+            buffer[i] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            magnitude /= 10
+        } while magnitude > 0
+        out.append(contentsOf: buffer[i...])
     }
 }
 

@@ -99,3 +99,14 @@ private func tricky() -> ArtifactManifest {
     #expect(lines == [["F", "1795729427961069254", "-5"], ["x", "9223372036854775808", "12a", "last"]])
     #expect(numbers == [1_795_729_427_961_069_254, -5, nil, nil, nil])
 }
+
+@Test func decimalsMatchTheStandardLibrary() {
+    for value: Int64 in [0, 7, -7, 10, 1_795_729_427_961_069_254, .max, .min] {
+        var out: [UInt8] = []
+        appendDecimal(value, to: &out)
+        #expect(String(decoding: out, as: UTF8.self) == String(value))
+    }
+    var out: [UInt8] = []
+    appendDecimal(UInt64.max, to: &out)
+    #expect(String(decoding: out, as: UTF8.self) == String(UInt64.max))
+}
