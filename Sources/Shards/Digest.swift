@@ -39,7 +39,7 @@ public enum Digest {
                 let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size])
                 try file.read(at: 0, into: bytes)
                 hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
-                return hex(Array(hasher.finalize()))
+                return hasher.finalize().withUnsafeBytes { hex($0) }
             }
         }
         let chunk = 1 << 20
@@ -52,18 +52,24 @@ public enum Digest {
             buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             offset += n
         }
-        return hex(Array(hasher.finalize()))
+        return hasher.finalize().withUnsafeBytes { hex($0) }
     }
 
-    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 15)])
+    /// Lowercase hex, written straight into the String's storage (one allocation: this runs once per file).
+    public static func hex(_ bytes: some Collection<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            var i = 0
+            for b in bytes {
+                out[i] = digit(b >> 4)
+                out[i + 1] = digit(b & 15)
+                i += 2
+            }
+            return i
         }
-        return String(decoding: out, as: UTF8.self)
     }
+
+    @inline(__always)
+    static func digit(_ v: UInt8) -> UInt8 { v < 10 ? UInt8(ascii: "0") + v : UInt8(ascii: "a") - 10 + v }
 }
 
 /// An incremental SHA-256, for hashing a file while it is being written or a record while it is decoded.

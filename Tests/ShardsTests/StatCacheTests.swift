@@ -83,3 +83,21 @@ private func backdate(_ path: String) {
     #expect(SourceStamps.changes(at: "\(dir)/bad", limit: 5) == ["source folder /data changed (files added or removed)",
                                                                  "source stamps \(dir)/bad are from an older mammoflow (no ctime): ingest again"])
 }
+
+@Test func sha256MatchesTheFIPSVectorsForBytesAndFiles() throws {
+    // FIPS 180-2, appendix B.1 and B.2.
+    let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    let long = "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+    #expect(Digest.sha256Hex("abc") == abc)
+    #expect(Digest.sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") == long)
+    let dir = try folder()
+    try put("\(dir)/abc", "abc")
+    #expect(try Digest.sha256Hex(file: "\(dir)/abc") == abc)
+    let fd = open(dir, O_RDONLY | O_DIRECTORY)
+    defer { close(fd) }
+    #expect(try Digest.sha256Stamped("abc", in: fd, path: "\(dir)/abc").sha256 == abc)
+    // Past the 16 KiB stack buffer: 1 MiB + 1 bytes of "a" hashed in pieces, against the one-shot hash.
+    let big = [UInt8](repeating: UInt8(ascii: "a"), count: (1 << 20) + 1)
+    try Data(big).write(to: URL(fileURLWithPath: "\(dir)/big"))
+    #expect(try Digest.sha256Stamped("big", in: fd, path: "\(dir)/big").sha256 == Digest.sha256Hex(big))
+}
