@@ -206,6 +206,13 @@ def shards():
         name = f"random access to one 2 MiB record of a 256 MiB shard, {how}, median of 15 fresh processes (peer: zstd -d of half the stream)"
         emit(name + " [wall]", sorted(wall)[len(wall) // 2], peer_random["wall"], "ms")
         emit(name + " [CPU]", sorted(cpu)[len(cpu) // 2], peer_random["CPU"], "ms")
+        # A reader kept open (a training loop's): 40 records in random order, each its own random access.
+        keys = [a for i in random.Random(3).sample(range(128), 40) for a in ("--key", f"img-{i:04d}")]
+        lines = subprocess.run([MAMMOFLOW, "shard", "cat", shard, *keys, "--time"], check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True).stderr.splitlines()[1:]
+        warm = sorted(float(line.split()[0]) for line in lines)
+        emit(f"random access to one 2 MiB record, {how}, open reader, median of 40 [wall]",
+             warm[len(warm) // 2], peer_random["wall"], "ms")
 
 
 if __name__ == "__main__":
