@@ -24,11 +24,24 @@ import Testing
 @Test func aBusyPoolDoesNotHoldTheCallerUp() throws {
     // Every pool thread blocked: the caller runs all iterations itself and withdraws its helpers.
     let pool = WorkerPool.shared
-    let release = DispatchSemaphore(value: 0), busy = DispatchSemaphore(value: 0)
+    let release = DispatchSemaphore(value: 0), busy = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
     for _ in 0..<pool.limit { pool.submit { busy.signal(); release.wait() } }
     for _ in 0..<pool.limit { busy.wait() }
-    var ran = 0
-    try concurrentPerformThrowing(iterations: 8) { _ in ran += 1 }
-    #expect(ran == 8)
+    let ran = LockedCount()
+    DispatchQueue.global().async {
+        try? concurrentPerformThrowing(iterations: 8) { _ in ran.add() }
+        done.signal()
+    }
+    let finished = done.wait(timeout: .now() + 30) == .success
+    #expect(finished, "the caller waited for a helper that could not start")
     for _ in 0..<pool.limit { release.signal() }
+    if !finished { done.wait() }
+    #expect(ran.value == 8)
+}
+
+private final class LockedCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
 }
