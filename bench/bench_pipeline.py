@@ -6,7 +6,7 @@ and by different amounts for each side, while CPU time is the work itself.
 
 Peers run in the same session: Snakemake (no-op of the same 10-step workflow), sha256sum (hashing every file),
 a Python os.walk + os.stat (the floor for any stat-based status), and the zstd command at the same level on the
-same bytes. DVC is not measured: it is a heavy install whose status over 54,706 files takes minutes to hours
+same bytes (plus a sync of its output, since our writer syncs). DVC is not measured: it is a heavy install whose status over 54,706 files takes minutes to hours
 (its users' reports), which would dominate `make bench`.
 """
 import os
@@ -146,6 +146,12 @@ for dirpath, _, files in os.walk({data!r}):
     for f in files:
         os.stat(os.path.join(dirpath, f))
 """], check=True)
+    # First status without a stat cache (a cache copied to another machine, say): every source file is hashed.
+    def status_unknown_files():
+        os.remove(os.path.join(d, "cache", "state", "sources.tsv"))
+        mf("status")
+    emit("status over 54,706 files, first run, no stat cache: hash all (peer: find | xargs sha256sum) [wall]",
+         best_of(status_unknown_files, repeat=1), best_of(hash_all, repeat=1), "s")
     emit_both("status over 54,706 files, stat-cached (peer: python os.walk+stat)", lambda: mf("status"), walk_stat, repeat=3)
 
 
@@ -171,28 +177,48 @@ def shards():
             out.write(open(p, "rb").read())
     total = os.path.getsize(concat) / 2**20
 
-    def pack():
-        shutil.rmtree(os.path.join(d, "out"), ignore_errors=True)
-        return run(MAMMOFLOW, "shard", "pack", os.path.join(d, "out"), *files, "--level", "3").split()[0]
-    shard = pack()
-    zst = lambda: run("zstd", "-3", "-T1", "-q", "-f", concat, "-o", concat + ".zst")
-    emit_both("shard write 256 MiB, zstd -3 (peer: zstd command)", pack, zst, "MiB/s", per=total)
-    cat = lambda: subprocess.run([MAMMOFLOW, "shard", "cat", shard], check=True, stdout=subprocess.DEVNULL)
+    def pack(element_size):
+        out = os.path.join(d, f"out-{element_size}")
+        shutil.rmtree(out, ignore_errors=True)
+        return run(MAMMOFLOW, "shard", "pack", out, *files, "--level", "3", "--element-size", str(element_size)).split()[0]
+    # Our writer fsyncs the shard before renaming it (the cache must survive a crash); the zstd command does
+    # not, so the peer syncs its output too: both then do the same work.
+    zst = lambda: run("sh", "-c", f"zstd -3 -T1 -q -f {concat} -o {concat}.zst && sync {concat}.zst")
     unzst = lambda: subprocess.run(["zstd", "-d", "-q", "-c", concat + ".zst"], check=True, stdout=subprocess.DEVNULL)
-    emit_both("shard read 256 MiB, SHA-256 verified (peer: zstd -d)", cat, unzst, "MiB/s", per=total)
-
-    wall, cpu = [], []
-    for i in random.Random(2).sample(range(128), 10):
-        err = subprocess.run([MAMMOFLOW, "shard", "cat", shard, "--key", f"img-{i:04d}", "--time"], check=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True).stderr.split()
-        wall.append(float(err[0]))
-        cpu.append(float(err[3]))
+    zst()
+    peer_write = {kind: measure(zst, repeat=3) for kind, measure in (("wall", best_of), ("CPU", cpu_of))}
+    peer_read = {kind: measure(unzst, repeat=3) for kind, measure in (("wall", best_of), ("CPU", cpu_of))}
     # Without an index, one record of a zstd stream costs decompressing everything before it (half on average).
-    peer_wall = best_of(unzst, repeat=1) * 1e3 / 2
-    peer_cpu = cpu_of(unzst, repeat=1) * 1e3 / 2
-    name = "random access to one 2 MiB record of a 256 MiB shard, in-process (peer: zstd -d of half the stream)"
-    emit(name + " [wall]", sorted(wall)[len(wall) // 2], peer_wall, "ms")
-    emit(name + " [CPU]", sorted(cpu)[len(cpu) // 2], peer_cpu, "ms")
+    peer_random = {kind: t * 1e3 / 2 for kind, t in peer_read.items()}
+
+    # Stages store 16-bit images byte-shuffled (element size 2, docs/shard-format.md); bytes as they are is
+    # what a shard of arbitrary files gets.
+    for element_size, how in ((2, "16-bit samples byte-shuffled"), (1, "bytes as they are")):
+        shard = pack(element_size)
+        write = lambda: pack(element_size)
+        cat = lambda: subprocess.run([MAMMOFLOW, "shard", "cat", shard], check=True, stdout=subprocess.DEVNULL)
+        for kind, measure in (("wall", best_of), ("CPU", cpu_of)):
+            emit(f"shard write 256 MiB, zstd -3, {how} (peer: zstd -3 command + sync) [{kind}]",
+                 total / measure(write, repeat=3), total / peer_write[kind], "MiB/s", higher_is_better=True)
+        for kind, measure in (("wall", best_of), ("CPU", cpu_of)):
+            emit(f"shard read 256 MiB, SHA-256 verified, {how} (peer: zstd -d) [{kind}]",
+                 total / measure(cat, repeat=3), total / peer_read[kind], "MiB/s", higher_is_better=True)
+        wall, cpu = [], []
+        for i in random.Random(2).sample(range(128), 15):
+            err = subprocess.run([MAMMOFLOW, "shard", "cat", shard, "--key", f"img-{i:04d}", "--time"], check=True,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True).stderr.split()
+            wall.append(float(err[0]))
+            cpu.append(float(err[3]))
+        name = f"random access to one 2 MiB record of a 256 MiB shard, {how}, median of 15 fresh processes (peer: zstd -d of half the stream)"
+        emit(name + " [wall]", sorted(wall)[len(wall) // 2], peer_random["wall"], "ms")
+        emit(name + " [CPU]", sorted(cpu)[len(cpu) // 2], peer_random["CPU"], "ms")
+        # A reader kept open (a training loop's): 40 records in random order, each its own random access.
+        keys = [a for i in random.Random(3).sample(range(128), 40) for a in ("--key", f"img-{i:04d}")]
+        lines = subprocess.run([MAMMOFLOW, "shard", "cat", shard, *keys, "--time"], check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True).stderr.splitlines()[1:]
+        warm = sorted(float(line.split()[0]) for line in lines)
+        emit(f"random access to one 2 MiB record, {how}, open reader, median of 40 [wall]",
+             warm[len(warm) // 2], peer_random["wall"], "ms")
 
 
 if __name__ == "__main__":

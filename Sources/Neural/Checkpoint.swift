@@ -28,7 +28,8 @@ public enum Checkpoint {
         // Shards want strictly ascending keys.
         records.sort { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
         let writer = try ShardWriter(directory: directory)
-        for r in records { try writer.append(key: r.key, metadata: r.metadata, payload: r.payload) }
+        // float32 tensors are byte-shuffled by 4 (exponent bytes together), the step count stored as it is.
+        for r in records { try writer.append(key: r.key, metadata: r.metadata, payload: r.payload, elementSize: r.key == "optim" ? 1 : 4) }
         return try writer.finish()
     }
 

@@ -60,14 +60,14 @@ final class FrameHasher: @unchecked Sendable {
     /// The helper is reading a frame: `stop` must wait for it.
     private var helperHashing = false
     private var stopping = false
+    /// The helper's job in the worker pool.
+    private var ticket = 0
 
     init(frames: [UnsafeRawBufferPointer], expected: [[UInt8]]) {
         self.frames = frames
         self.expected = expected
         matches = Array(repeating: nil, count: frames.count)
-        let thread = Thread { [self] in helperLoop() }
-        thread.name = "shard-frame-hasher"
-        thread.start()
+        ticket = WorkerPool.shared.submit { [self] in helperLoop() }
     }
 
     /// Whether frame `n`'s SHA-256 matches the index. Call in order: 0, 1, 2...
@@ -86,6 +86,7 @@ final class FrameHasher: @unchecked Sendable {
 
     /// Stops the helper and waits until it no longer reads any frame.
     func stop() {
+        _ = WorkerPool.shared.withdraw(ticket)
         condition.withLock {
             stopping = true
             while helperHashing { condition.wait() }

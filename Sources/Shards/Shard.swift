@@ -3,21 +3,25 @@ import Glibc
 #endif
 import Foundation
 
-/// The shard file format, version 2 (docs/shard-format.md is the normative spec).
+/// The shard file format, version 3 (docs/shard-format.md is the normative spec).
 ///
 ///     [record frames]   per record, in key order: one zstd frame, or consecutive frames of 1 MiB raw each
-///                       for a larger record (decoded in parallel)
+///                       for a larger record (decoded in parallel); each part byte-shuffled first when the
+///                       record's element size is above 1
 ///     [metadata frame]  one zstd frame: JSON lines, one canonical object per record, in key order
 ///     [index]           per record: u16 key length, key (UTF-8), u64 offset, u64 frame length,
-///                       u64 raw length, 32-byte SHA-256 of the record's frame (its stored bytes)
+///                       u64 raw length, u8 element size, 32-byte SHA-256 of the record's frame (its stored bytes)
 ///     [footer]          64 bytes: magic "MFSHARD\0", u32 version, u32 flags, u64 record count,
 ///                       u64 metadata offset, u64 metadata frame length, u64 metadata raw length,
 ///                       u64 index offset, u64 index length
 /// All integers little-endian. No timestamps: equal records give equal bytes.
 public enum ShardFormat {
     public static let magic: [UInt8] = Array("MFSHARD\0".utf8)
-    /// 2: the index holds each record frame's SHA-256; version 1 held the raw payload's (see the spec).
-    public static let version: UInt32 = 2
+    /// 3: records may be byte-shuffled (the index holds their element size); 2: the index holds each record
+    /// frame's SHA-256; version 1 held the raw payload's (see the spec).
+    public static let version: UInt32 = 3
+    /// Bytes of an index entry besides its key.
+    static let indexEntryFixedSize = 59
     public static let footerSize = 64
     public static let fileExtension = "mgs"
     /// Default size at which a stage's writer starts a new shard.
@@ -40,6 +44,8 @@ public struct ShardIndexEntry: Sendable, Equatable {
     public let offset: Int
     public let frameLength: Int
     public let rawLength: Int
+    /// 1: the payload is stored as it is; k > 1: each part was byte-shuffled by k before compression.
+    public let elementSize: Int
     /// SHA-256 of the record's zstd frame as stored.
     public let sha256: [UInt8]
 }
@@ -75,7 +81,7 @@ public final class ShardWriter {
     private let tempPath: String
     private let file: FileDescriptor
     /// One per core, for the parts of a large record; the first also compresses everything else.
-    private let compressors: [ZstdCompressor]
+    private let compressors: [PartCompressor]
     private var hasher = StreamingSHA256()
     private var offset = 0
     private var entries: [ShardIndexEntry] = []
@@ -93,18 +99,23 @@ public final class ShardWriter {
         self.directory = directory
         tempPath = "\(directory)/.shard-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).tmp"
         file = try FileDescriptor(creating: tempPath)
-        compressors = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map { _ in ZstdCompressor(level: level) }
+        compressors = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map { _ in PartCompressor(level: level) }
     }
 
     deinit { if !finished { unlink(tempPath) } }
 
     /// Appends a record: its key, a JSON object of metadata (the key is added as field "key"), and its payload.
-    public func append(key: String, metadata: JSONValue = .object([:]), payload: [UInt8]) throws {
-        try payload.withUnsafeBytes { try append(key: key, metadata: metadata, payload: $0) }
+    /// A payload of `elementSize`-byte numbers (2 for 16-bit samples, 4 for float32) is byte-shuffled by it
+    /// before compression, which compresses better and decodes faster; 1 stores the bytes as they are.
+    public func append(key: String, metadata: JSONValue = .object([:]), payload: [UInt8], elementSize: Int = 1) throws {
+        try payload.withUnsafeBytes { try append(key: key, metadata: metadata, payload: $0, elementSize: elementSize) }
     }
 
-    public func append(key: String, metadata: JSONValue, payload: UnsafeRawBufferPointer) throws {
+    public func append(key: String, metadata: JSONValue, payload: UnsafeRawBufferPointer, elementSize: Int = 1) throws {
         precondition(!finished, "append after finish")
+        guard (1...255).contains(elementSize) else {
+            throw ShardError(path: tempPath, reason: "element size \(elementSize) of record \"\(key)\" is not 1 to 255")
+        }
         guard !key.isEmpty, key.utf8.count <= Int(UInt16.max) else {
             throw ShardError(path: tempPath, reason: "record key must be 1 to 65535 bytes")
         }
@@ -115,18 +126,18 @@ public final class ShardWriter {
             throw ShardError(path: tempPath, reason: "metadata of record \"\(key)\" must be a JSON object")
         }
         fields["key"] = .string(key)
-        let frame = try compressRecord(payload)
+        let frame = try compressRecord(payload, elementSize: elementSize)
         try emit(frame)
-        entries.append(ShardIndexEntry(key: key, offset: offset - frame.count, frameLength: frame.count,
-                                       rawLength: payload.count, sha256: Digest.sha256(frame)))
+        entries.append(ShardIndexEntry(key: key, offset: offset - frame.count, frameLength: frame.count, rawLength: payload.count,
+                                       elementSize: elementSize, sha256: Digest.sha256(frame)))
         metadataLines += JSONValue.object(fields).canonicalBytes
         metadataLines.append(0x0A)
     }
 
     /// The payload as one zstd frame, or as frames of `partSize` raw bytes compressed on all cores. Each part
     /// is its own frame, so the bytes do not depend on how many cores did the work.
-    private func compressRecord(_ payload: UnsafeRawBufferPointer) throws -> [UInt8] {
-        if payload.count <= Self.partSize { return try compressors[0].compress(payload) }
+    private func compressRecord(_ payload: UnsafeRawBufferPointer, elementSize: Int) throws -> [UInt8] {
+        if payload.count <= Self.partSize { return try compressors[0].compress(payload, elementSize: elementSize) }
         let starts = Array(stride(from: 0, to: payload.count, by: Self.partSize))
         let workers = min(compressors.count, starts.count)
         var frames = [[UInt8]](repeating: [], count: starts.count)
@@ -134,7 +145,7 @@ public final class ShardWriter {
             try concurrentPerformThrowing(iterations: workers) { w in
                 for p in stride(from: w, to: starts.count, by: workers) {
                     let part = UnsafeRawBufferPointer(rebasing: payload[starts[p]..<min(starts[p] + Self.partSize, payload.count)])
-                    frames[p] = try compressors[w].compress(part)
+                    frames[p] = try compressors[w].compress(part, elementSize: elementSize)
                 }
             }
         }
@@ -153,7 +164,7 @@ public final class ShardWriter {
     public func finish() throws -> ShardInfo {
         precondition(!finished, "finish called twice")
         let metadataOffset = offset
-        let metadataFrame = try compressors[0].compress(metadataLines)
+        let metadataFrame = try metadataLines.withUnsafeBytes { try compressors[0].compress($0, elementSize: 1) }
         try emit(metadataFrame)
 
         var index = ByteWriter()
@@ -164,6 +175,7 @@ public final class ShardWriter {
             index.u64(UInt64(e.offset))
             index.u64(UInt64(e.frameLength))
             index.u64(UInt64(e.rawLength))
+            index.bytes([UInt8(e.elementSize)])
             index.bytes(e.sha256)
         }
         let indexOffset = offset
@@ -207,9 +219,9 @@ public final class ShardSequenceWriter {
         self.level = level
     }
 
-    public func append(key: String, metadata: JSONValue = .object([:]), payload: [UInt8]) throws {
+    public func append(key: String, metadata: JSONValue = .object([:]), payload: [UInt8], elementSize: Int = 1) throws {
         if current == nil { current = try ShardWriter(directory: directory, level: level) }
-        try current!.append(key: key, metadata: metadata, payload: payload)
+        try current!.append(key: key, metadata: metadata, payload: payload, elementSize: elementSize)
         if current!.bytesWritten >= targetBytes {
             finished.append(try current!.finish())
             current = nil
@@ -240,7 +252,7 @@ public final class ShardReader: @unchecked Sendable {
     private let metadataRawLength: Int
     private let keyIndex: [String: Int]
     /// One context per thread that decodes at the same time.
-    let decompressors = ReusePool<ZstdDecompressor>(keep: 64)
+    let decompressors = ReusePool<PartDecompressor>(keep: 64)
     /// forEachPayload's two payload buffers, kept for the next call (and freed with the reader).
     let payloadBuffers = ReusePool<PageBuffer>(keep: 2)
 
@@ -258,7 +270,7 @@ public final class ShardReader: @unchecked Sendable {
         let version = footer.u32()
         guard version == ShardFormat.version else {
             throw fail("shard format version \(version); this reader knows \(ShardFormat.version)"
-                       + (version == 1 ? " (version 1 hashed raw payloads; rerun the stage that wrote it)" : ""))
+                       + (version < ShardFormat.version ? " (rerun the stage that wrote it)" : ""))
         }
         _ = footer.u32()
         let count = footer.u64()
@@ -270,7 +282,7 @@ public final class ShardReader: @unchecked Sendable {
         let bodyEnd = size - ShardFormat.footerSize
         guard indexOffset >= 0, indexLength >= 0, indexOffset <= bodyEnd, indexLength == bodyEnd - indexOffset,
               metadataOffset >= 0, metadataFrameLength >= 0, metadataOffset + metadataFrameLength == indexOffset,
-              count <= UInt64(indexLength / 58)
+              count <= UInt64(indexLength / ShardFormat.indexEntryFixedSize)
         else { throw fail("corrupt footer: offsets do not fit the file") }
 
         var index = ByteReader(try file.read(at: indexOffset, count: indexLength))
@@ -281,13 +293,14 @@ public final class ShardReader: @unchecked Sendable {
         for i in 0..<Int(count) {
             guard index.remaining >= 2 else { throw fail("corrupt index: ends inside entry \(i)") }
             let keyLength = Int(index.u16())
-            guard index.remaining >= keyLength + 56 else { throw fail("corrupt index: ends inside entry \(i)") }
+            guard index.remaining >= keyLength + ShardFormat.indexEntryFixedSize - 2 else { throw fail("corrupt index: ends inside entry \(i)") }
             let key = String(decoding: index.bytes(keyLength), as: UTF8.self)
             let e = ShardIndexEntry(key: key, offset: Int(clamping: index.u64()), frameLength: Int(clamping: index.u64()),
-                                    rawLength: Int(clamping: index.u64()), sha256: index.bytes(32))
+                                    rawLength: Int(clamping: index.u64()), elementSize: Int(index.bytes(1)[0]), sha256: index.bytes(32))
             guard e.offset >= 0, e.frameLength >= 0, e.offset + e.frameLength <= metadataOffset else {
                 throw fail("corrupt index: record \"\(key)\" points outside the record area")
             }
+            guard e.elementSize >= 1 else { throw fail("corrupt index: record \"\(key)\" has element size 0") }
             keys[key] = i
             entries.append(e)
         }
@@ -323,13 +336,13 @@ public final class ShardReader: @unchecked Sendable {
     }
 
     /// Decompresses one record's stored bytes (one zstd frame, or several for a large record, decoded in
-    /// parallel) with pooled contexts, naming the shard and record in any error.
+    /// parallel, each unshuffled if it was shuffled) with pooled contexts, naming the shard and record in any error.
     func decompress(_ e: ShardIndexEntry, _ stored: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) throws {
         do {
             let parts = try ZstdPart.split(stored, expectedSize: destination.count)
             let decodePart = { [decompressors] (part: ZstdPart) throws in
                 let out = UnsafeMutableRawBufferPointer(rebasing: destination[part.contentOffset..<part.contentOffset + part.contentSize])
-                try decompressors.use { try $0.decompress(part.frame, into: out) }
+                try decompressors.use { try $0.decompress(part.frame, into: out, elementSize: e.elementSize) }
             }
             if parts.count == 1 { return try decodePart(parts[0]) }
             try concurrentPerformThrowing(iterations: parts.count) { try decodePart(parts[$0]) }
@@ -352,7 +365,7 @@ public final class ShardReader: @unchecked Sendable {
         let frame = try file.read(at: metadataOffset, count: metadataFrameLength)
         let text: [UInt8]
         do {
-            text = try decompressors.use { try $0.decompress(frame, expectedSize: metadataRawLength) }
+            text = try decompressors.use { try $0.zstd.decompress(frame, expectedSize: metadataRawLength) }
         } catch {
             throw ShardError(path: path, reason: "metadata: \(error)")
         }
@@ -390,23 +403,47 @@ final class ReusePool<Item: AnyObject>: @unchecked Sendable {
     }
 }
 
-extension ReusePool where Item == ZstdDecompressor {
-    func use<T>(_ body: (ZstdDecompressor) throws -> T) rethrows -> T {
-        let zstd = take() ?? ZstdDecompressor()
-        defer { giveBack(zstd) }
-        return try body(zstd)
+extension ReusePool where Item == PartDecompressor {
+    func use<T>(_ body: (PartDecompressor) throws -> T) rethrows -> T {
+        let decompressor = take() ?? PartDecompressor()
+        defer { giveBack(decompressor) }
+        return try body(decompressor)
     }
 }
 
-/// `DispatchQueue.concurrentPerform` for a body that throws: every iteration runs, then the first error
-/// (in the order they happened) is rethrown.
-func concurrentPerformThrowing(iterations: Int, _ body: (Int) throws -> Void) throws {
-    let lock = NSLock()
-    var failure: Error?
-    DispatchQueue.concurrentPerform(iterations: iterations) { i in
-        do { try body(i) } catch { lock.withLock { failure = failure ?? error } }
+/// Compresses records or their parts, byte-shuffling them first when asked. Not thread-safe: one per thread.
+final class PartCompressor {
+    let zstd: ZstdCompressor
+    /// The shuffled bytes of the last part, kept for the next.
+    private var shuffled: [UInt8] = []
+
+    init(level: Int32) { zstd = ZstdCompressor(level: level) }
+
+    func compress(_ part: UnsafeRawBufferPointer, elementSize: Int) throws -> [UInt8] {
+        guard elementSize > 1 else { return try zstd.compress(part) }
+        if shuffled.count < part.count { shuffled = [UInt8](repeating: 0, count: part.count) }
+        return try shuffled.withUnsafeMutableBytes { buffer in
+            let out = UnsafeMutableRawBufferPointer(rebasing: buffer[..<part.count])
+            ByteShuffle.shuffle(part, into: out, elementSize: elementSize)
+            return try zstd.compress(UnsafeRawBufferPointer(out))
+        }
     }
-    if let failure { throw failure }
+}
+
+/// Decompresses records or their parts, unshuffling those that were shuffled. Not thread-safe: one per thread.
+final class PartDecompressor {
+    let zstd = ZstdDecompressor()
+    /// Room for all but one plane of a shuffled part, kept for the next.
+    private var scratch: PageBuffer?
+
+    /// Decodes a frame into `destination`, then unshuffles it there if it was shuffled.
+    func decompress(_ frame: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer, elementSize: Int) throws {
+        try zstd.decompress(frame, into: destination)
+        guard elementSize > 1 else { return }
+        let needed = destination.count / elementSize * (elementSize - 1)
+        if (scratch?.bytes.count ?? 0) < needed { scratch = PageBuffer(byteCount: needed) }
+        ByteShuffle.unshuffleInPlace(destination, elementSize: elementSize, scratch: scratch!.bytes)
+    }
 }
 
 // MARK: - Little-endian byte helpers

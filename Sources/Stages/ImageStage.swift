@@ -29,15 +29,18 @@ public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
                             transform: @escaping (RecordRef, consuming GrayImage) throws -> ImageStageResult) throws -> Int {
     let writer = context.shardWriter()
     var written = 0
-    enum Outcome { case write(payload: [UInt8], metadata: JSONValue), reject(String) }
+    enum Outcome { case write(payload: [UInt8], metadata: JSONValue, sampleSize: Int), reject(String) }
     try orderedParallelMap(count: refs.count, threads: context.threads, work: { i -> Outcome in
         let ref = refs[i]
         do {
             let payload = try ref.payload()
-            let image = GrayImage(try ImagePayload(decoding: payload))
-            switch try transform(ref, consume image) {
-            case .image(let out, let metadata): return .write(payload: out.payload.encode(), metadata: metadata)
-            case .unchanged(let metadata): return .write(payload: payload, metadata: metadata)
+            let decoded = try ImagePayload(decoding: payload)
+            let sampleSize = decoded.bytesPerSample
+            switch try transform(ref, GrayImage(consume decoded)) {
+            case .image(let out, let metadata):
+                let encoded = out.payload
+                return .write(payload: encoded.encode(), metadata: metadata, sampleSize: encoded.bytesPerSample)
+            case .unchanged(let metadata): return .write(payload: payload, metadata: metadata, sampleSize: sampleSize)
             case .reject(let reason): return .reject(reason)
             }
         } catch {
@@ -46,8 +49,8 @@ public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
     }, consume: { i, outcome in
         let ref = refs[i]
         switch outcome {
-        case .write(let payload, let metadata):
-            try writer.append(key: ref.key, metadata: metadata, payload: payload)
+        case .write(let payload, let metadata, let sampleSize):
+            try writer.append(key: ref.key, metadata: metadata, payload: payload, elementSize: sampleSize)
             written += 1
         case .reject(let reason):
             context.reject(key: ref.key, file: sourceFile(of: ref.metadata), reason: reason)

@@ -65,7 +65,7 @@ func pairRowsWithFiles(rows: [String: JSONValue], files: [ArtifactFile], folder:
 }
 
 enum Outcome {
-    case image(payload: [UInt8], metadata: JSONValue)
+    case image(payload: [UInt8], metadata: JSONValue, sampleSize: Int)
     case reject(file: String?, reason: String)
 }
 
@@ -120,7 +120,7 @@ runStage("decode") { context in
                 "values": .string(values.rawValue),
                 "reduce": .int(Int64(reduce)),
             ])
-            return .image(payload: payload.encode(), metadata: metadata)
+            return .image(payload: payload.encode(), metadata: metadata, sampleSize: payload.bytesPerSample)
         } catch let error as DICOMError {
             return .reject(file: file.path, reason: "\(error.kind.rawValue): \(error.reason)")
         } catch {
@@ -128,8 +128,8 @@ runStage("decode") { context in
         }
     }, consume: { i, outcome in
         switch outcome {
-        case .image(let payload, let metadata):
-            try writer.append(key: jobs[i].key, metadata: metadata, payload: payload)
+        case .image(let payload, let metadata, let sampleSize):
+            try writer.append(key: jobs[i].key, metadata: metadata, payload: payload, elementSize: sampleSize)
             written += 1
         case .reject(let file, let reason):
             context.reject(key: jobs[i].key, file: file, reason: reason)

@@ -87,7 +87,7 @@ private func flipByte(inRecord i: Int, of path: String) throws {
     #expect { _ = try reader.payload(at: 0, verify: false) } throws: { "\($0)".contains("checksum") }
 }
 
-@Test func indexHoldsEachFramesSHA256AndVersion1IsRefused() throws {
+@Test func indexHoldsEachFramesSHA256AndOlderVersionsAreRefused() throws {
     let path = try shard(of: [noise(5000, seed: 5), [1, 2, 3]])
     let bytes = try readFile(path)
     for e in try ShardReader(path: path).entries {
@@ -97,6 +97,49 @@ private func flipByte(inRecord i: Int, of path: String) throws {
     version1[bytes.count - ShardFormat.footerSize + 8] = 1
     try writeFileAtomically(path, version1)
     #expect { _ = try ShardReader(path: path) } throws: { "\($0)".contains("version 1") }
+    var version2 = bytes
+    version2[bytes.count - ShardFormat.footerSize + 8] = 2
+    try writeFileAtomically(path, version2)
+    #expect { _ = try ShardReader(path: path) } throws: { "\($0)".contains("version 2; this reader knows 3 (rerun the stage") }
+}
+
+@Test func shuffledRecordsRoundTripInOnePartOrManyAndCompressBetter() throws {
+    // 16-bit samples of a smooth ramp plus noise in the low bits: the high bytes form long runs once shuffled.
+    func samples(_ count: Int) -> [UInt8] {
+        let low = noise(count, seed: 9)
+        return (0..<count).map { $0 % 2 == 0 ? low[$0] : UInt8(truncatingIfNeeded: $0 >> 14) }
+    }
+    let small = samples(300_001), large = samples(ShardWriter.partSize * 5 / 2 + 1)
+    let dir = try temporaryDirectory()
+    let writer = try ShardWriter(directory: dir)
+    try writer.append(key: "a-plain", metadata: [:], payload: large)
+    try writer.append(key: "b-large", metadata: [:], payload: large, elementSize: 2)
+    try writer.append(key: "c-small", metadata: [:], payload: small, elementSize: 2)
+    try writer.append(key: "d-float", metadata: [:], payload: small, elementSize: 4)
+    #expect(throws: ShardError.self) { try writer.append(key: "e", metadata: [:], payload: small, elementSize: 0) }
+    let reader = try ShardReader(path: "\(dir)/\(try writer.finish().name)")
+    #expect(reader.entries.map(\.elementSize) == [1, 2, 2, 4])
+    #expect(reader.entries[1].frameLength < reader.entries[0].frameLength * 3 / 4)
+    #expect(try reader.payload(at: 1) == large)
+    #expect(try reader.payload(at: 2) == small)
+    #expect(try reader.payload(at: 3) == small)
+    var seen: [Int] = []
+    try reader.forEachPayload([3, 1, 2, 0]) { i, payload in
+        seen.append(i)
+        #expect(Array(payload) == (i == 0 || i == 1 ? large : small))
+    }
+    #expect(seen == [3, 1, 2, 0])
+}
+
+@Test func anIndexEntryWithElementSizeZeroIsCorrupt() throws {
+    let path = try shard(of: [[1, 2, 3]])
+    var bytes = try readFile(path)
+    let footer = bytes.count - ShardFormat.footerSize
+    let indexOffset = bytes[footer + 48..<footer + 56].reversed().reduce(0) { $0 << 8 | Int($1) }
+    // Entry 0: u16 key length, key "r00", three u64, then the element size.
+    bytes[indexOffset + 2 + 3 + 24] = 0
+    try writeFileAtomically(path, bytes)
+    #expect { _ = try ShardReader(path: path) } throws: { "\($0)".contains("element size 0") }
 }
 
 @Test func forEachPayloadMatchesPayloadAtInAnyOrder() throws {
