@@ -101,3 +101,22 @@ private func backdate(_ path: String) {
     try Data(big).write(to: URL(fileURLWithPath: "\(dir)/big"))
     #expect(try Digest.sha256Stamped("big", in: fd, path: "\(dir)/big").sha256 == Digest.sha256Hex(big))
 }
+
+@Test func theLastLineOfAPathWinsInALargeStatCache() throws {
+    let dir = try folder()
+    try put("\(dir)/f", "data")
+    backdate("\(dir)/f")
+    let s = try #require(FileStamp.of("\(dir)/f"))
+    func line(_ sha: String, _ path: String) -> String {
+        "\(sha)\t\(s.size)\t\(s.mtimeNanoseconds)\t\(s.ctimeNanoseconds)\t\(s.inode)\t\(path)\n"
+    }
+    // 9,000 lines of about 150 bytes; the file's stale hash early, its real one late.
+    var text = line(String(repeating: "0", count: 64), "\(dir)/f")
+    for i in 0..<9000 { text += line(String(repeating: "1", count: 64), "/elsewhere/\(i)") }
+    text += line(Digest.sha256Hex("data"), "\(dir)/f")
+    try put("\(dir)/state.tsv", text)
+    let cache = StatCache(path: "\(dir)/state.tsv")
+    #expect(cache.count == 9001)
+    #expect(try cache.sha256(ofFile: "\(dir)/f").sha256 == Digest.sha256Hex("data"))
+    #expect(cache.hashedCount == 0)
+}
