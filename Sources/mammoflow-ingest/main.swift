@@ -96,13 +96,6 @@ runStage("ingest") { context in
         throw StageError(stage: context.stage, reason: "\(dir) is not in RSNA's layout: it has neither train.csv nor test.csv")
     }
 
-    // The table is read on another thread while the folders are scanned: neither needs the other.
-    nonisolated(unsafe) var tableRead: Result<[(patient: String, image: String)], Error> = .success([])
-    let tableGroup = DispatchGroup()
-    DispatchQueue.global().async(group: tableGroup) {
-        tableRead = Result { try tableImages("\(dir)/\(split).csv", stage: context.stage) }
-    }
-
     let cachePath = ProcessInfo.processInfo.environment["MAMMOFLOW_STAT_CACHE"]
     let cache = StatCache(path: cachePath ?? "/dev/null")
     context.log("ingest \(dir): stat cache \(cachePath ?? "(none: MAMMOFLOW_STAT_CACHE unset)") with \(cache.count) files")
@@ -155,8 +148,7 @@ runStage("ingest") { context in
 
     // Images the table lists must exist; images on disk the table does not list are reported.
     let images = Set(files.filter { $0.hasPrefix("\(split)_images/") && $0.hasSuffix(".dcm") })
-    tableGroup.wait()
-    let table = try tableRead.get()
+    let table = try tableImages("\(dir)/\(split).csv", stage: context.stage)
     var expected = Set<String>(minimumCapacity: table.count)
     var listedImages = 0
     for (patient, image) in table {
