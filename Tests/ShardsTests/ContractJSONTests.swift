@@ -20,6 +20,7 @@ private func tricky() -> ArtifactManifest {
 
 @Test func manifestJSONMatchesTheCodableFormAndRoundTrips() throws {
     let manifest = tricky()
+    #expect(manifest.files.map(\.path) == ["a.mgs", "b/ä \"quoted\"\\back.dcm", "tab\tnew\nline\u{01}.txt"])  // given unsorted
     let reference = try JSONValue(encoding: manifest).canonicalBytes
     #expect(manifest.canonicalJSON == reference)
     // (Round trips compare bytes: a summary's 3.0 comes back as the integer 3, equal in JSON, not in JSONValue.)
