@@ -146,12 +146,6 @@ for dirpath, _, files in os.walk({data!r}):
     for f in files:
         os.stat(os.path.join(dirpath, f))
 """], check=True)
-    # First status without a stat cache (a cache copied to another machine, say): every source file is hashed.
-    def status_unknown_files():
-        os.remove(os.path.join(d, "cache", "state", "sources.tsv"))
-        mf("status")
-    emit("status over 54,706 files, first run, no stat cache: hash all (peer: find | xargs sha256sum) [wall]",
-         best_of(status_unknown_files, repeat=1), best_of(hash_all, repeat=1), "s")
     emit_both("status over 54,706 files, stat-cached (peer: python os.walk+stat)", lambda: mf("status"), walk_stat, repeat=3)
 
 
