@@ -129,13 +129,17 @@ def status_54706():
         subprocess.run([MAMMOFLOW, *args, "p.yaml", "--cache", "cache", "--set", f"ingest.path={data}"],
                        cwd=d, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    t = time.perf_counter()
-    mf("run")
-    first = time.perf_counter() - t
-
     def hash_all():
         subprocess.run(f"find {data} -type f -print0 | xargs -0 sha256sum > /dev/null", shell=True, check=True)
-    emit("ingest 54,706 files, first run: hash all (peer: find | xargs sha256sum) [wall]", first, best_of(hash_all, repeat=1), "s")
+
+    def first_run():
+        shutil.rmtree(os.path.join(d, "cache"), ignore_errors=True)
+        mf("run")
+    # Both sides read the files from the page cache: the first command after a build would otherwise pay for
+    # bringing 54,706 inodes and files back into memory alone.
+    hash_all()
+    emit("ingest 54,706 files, first run: hash all (peer: find | xargs sha256sum) [wall]",
+         best_of(first_run, repeat=2), best_of(hash_all, repeat=2), "s")
     emit_both("ingest 54,706 files, stat-cached rerun (peer: sha256sum all)", lambda: mf("run", "--force", "ingest"), hash_all, repeat=2)
 
     def walk_stat():
