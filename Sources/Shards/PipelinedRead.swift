@@ -13,14 +13,15 @@ extension ShardReader {
                                body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
         guard !indices.isEmpty else { return }
         let frames = try indices.map { try frameBytes(entries[$0]) }
+        // Started before the buffers, so that it hashes while a new buffer faults in.
+        let hasher = verify ? FrameHasher(frames: frames, expected: indices.map { entries[$0].sha256 }) : nil
+        // The hasher reads the mapped file: it must be done with it before the caller may close the reader.
+        defer { hasher?.stop() }
         let largestPayload = indices.map { entries[$0].rawLength }.max()!
         let payloads = (0..<min(2, indices.count)).map { _ in
             payloadBuffers.take { $0.bytes.count >= largestPayload } ?? PageBuffer(byteCount: largestPayload)
         }
         defer { payloads.forEach(payloadBuffers.giveBack) }
-        let hasher = verify ? FrameHasher(frames: frames, expected: indices.map { entries[$0].sha256 }) : nil
-        // The hasher reads the mapped file: it must be done with it before the caller may close the reader.
-        defer { hasher?.stop() }
         // Record n (in `indices` order) is decoded into payloads[n % 2] and handed to `body` once record n + 1
         // is decoded into the other buffer, before record n + 2 reuses its own.
         func payload(_ n: Int) -> UnsafeMutableRawBufferPointer {
