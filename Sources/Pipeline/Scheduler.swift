@@ -313,19 +313,19 @@ public final class Scheduler: @unchecked Sendable {
             guard let bytes = try? readFile(manifestPath) else {
                 throw StoreError(reason: "\(job.label) exited 0 but wrote no manifest.json")
             }
-            // The stage's source stamps (if it wrote any) are read on another thread while the manifest is parsed.
-            nonisolated(unsafe) var stampsRead: Result<SourceStamps, Error>?
-            let reading = DispatchGroup()
-            if let path = job.environment["MAMMOFLOW_SOURCE_STAMPS"], access(path, F_OK) == 0 {
-                DispatchQueue.global().async(group: reading) {
-                    stampsRead = Result { try SourceStamps.read(path) }.mapError { StoreError(reason: "\(job.label): \($0)") }
+            // The stage's source stamps (if it wrote any) are read while the manifest is parsed.
+            let stampsPath = job.environment["MAMMOFLOW_SOURCE_STAMPS"].flatMap { access($0, F_OK) == 0 ? $0 : nil }
+            var parsed: ArtifactManifest?
+            var stampsRead: Result<SourceStamps, Error>?
+            try concurrently({
+                do { parsed = try ArtifactManifest(jsonFile: bytes, named: manifestPath) } catch {
+                    throw StoreError(reason: "\(job.label): \(error)")
                 }
-            }
-            let manifest: ArtifactManifest
-            do { manifest = try ArtifactManifest(jsonBytes: bytes) } catch {
-                throw StoreError(reason: "\(job.label): \(manifestPath) is not a valid manifest: \(error)")
-            }
-            reading.wait()
+            }, {
+                guard let stampsPath else { return }
+                stampsRead = Result { try SourceStamps.read(stampsPath) }.mapError { StoreError(reason: "\(job.label): \($0)") }
+            })
+            let manifest = parsed!
             let sources = manifest.files.compactMap(\.source)
             if !sources.isEmpty {
                 if let stampsRead {

@@ -60,16 +60,9 @@ public struct SourceStamps: Sendable, Equatable {
     public func write(to path: String) throws {
         var text: [UInt8] = []
         text.reserveCapacity(files.count * 128)
-        func field(_ value: some FixedWidthInteger) {
-            text.append(0x09)
-            appendDecimal(value, to: &text)
-        }
         for f in files {
-            text.append(UInt8(ascii: "F"))
-            field(f.stamp.size)
-            field(f.stamp.mtimeNanoseconds)
-            field(f.stamp.ctimeNanoseconds)
-            field(f.stamp.inode)
+            text += [UInt8(ascii: "F"), 0x09]
+            f.stamp.appendFields(to: &text)
             text.append(0x09)
             text.append(contentsOf: f.path.utf8)
             text.append(0x0A)
@@ -88,10 +81,8 @@ public struct SourceStamps: Sendable, Equatable {
             try TabSeparatedLines.forEach(in: buffer) { f in
                 line += 1
                 let kind = f[0].count == 1 ? f[0][0] : 0
-                if kind == UInt8(ascii: "F"), f.count == 6, let size = f.integer(1), let mtime = f.integer(2),
-                   let ctime = f.integer(3), let inode = f.integer(4), f[5].first == UInt8(ascii: "/") {
-                    files.append(File(path: f.string(5), stamp: FileStamp(size: Int(size), mtimeNanoseconds: mtime,
-                                                                          ctimeNanoseconds: ctime, inode: UInt64(inode))))
+                if kind == UInt8(ascii: "F"), f.count == 6, let stamp = f.stamp(at: 1), f[5].first == UInt8(ascii: "/") {
+                    files.append(File(path: f.string(5), stamp: stamp))
                 } else if kind == UInt8(ascii: "D"), f.count == 3, let mtime = f.integer(1), f[2].first == UInt8(ascii: "/") {
                     folders.append(Folder(path: f.string(2), mtimeNanoseconds: mtime))
                 } else {
@@ -127,8 +118,7 @@ public struct SourceStamps: Sendable, Equatable {
                     let name = String(decoding: UnsafeBufferPointer(rebasing: file[(slash + 1)...]), as: UTF8.self)
                     let stamp = folderFD >= 0 ? FileStamp.of(name, in: folderFD) : nil
                     if stamp == nil { out.append("source file \(f.string(5)) is gone") }
-                    else if stamp != FileStamp(size: Int(f.integer(1) ?? -1), mtimeNanoseconds: f.integer(2) ?? -1,
-                                               ctimeNanoseconds: f.integer(3) ?? -1, inode: UInt64(f.integer(4) ?? 0)) {
+                    else if stamp != f.stamp(at: 1) {
                         out.append("source file \(f.string(5)) changed")
                     }
                 } else if kind == UInt8(ascii: "D"), f.count == 3 {

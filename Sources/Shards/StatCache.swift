@@ -28,6 +28,17 @@ public struct FileStamp: Sendable, Equatable, Hashable {
                   inode: UInt64(st.st_ino))
     }
 
+    /// Appends `size TAB mtime TAB ctime TAB inode`, the stamp's form in the stat cache and stamps files.
+    func appendFields(to line: inout [UInt8]) {
+        appendDecimal(size, to: &line)
+        line.append(0x09)
+        appendDecimal(mtimeNanoseconds, to: &line)
+        line.append(0x09)
+        appendDecimal(ctimeNanoseconds, to: &line)
+        line.append(0x09)
+        appendDecimal(inode, to: &line)
+    }
+
     /// The stamp of a file or directory, nil when it does not exist.
     public static func of(_ path: String) -> FileStamp? {
         var st = stat()
@@ -85,11 +96,7 @@ public final class StatCache: @unchecked Sendable {
         bytes.withUnsafeBufferPointer { buffer in
             TabSeparatedLines.forEach(in: buffer) { fields in
                 lines += 1
-                guard fields.count == 6, fields[0].count == 64,
-                      let size = fields.integer(1), let mtime = fields.integer(2), let ctime = fields.integer(3),
-                      let inode = fields.integer(4), !fields[5].isEmpty
-                else { return }
-                let stamp = FileStamp(size: Int(size), mtimeNanoseconds: mtime, ctimeNanoseconds: ctime, inode: UInt64(inode))
+                guard fields.count == 6, fields[0].count == 64, let stamp = fields.stamp(at: 1), !fields[5].isEmpty else { return }
                 entries[fields.string(5)] = (stamp, fields.string(0))
             }
         }
@@ -133,16 +140,10 @@ public final class StatCache: @unchecked Sendable {
     static func line(path: String, stamp: FileStamp, sha256: String) -> [UInt8] {
         var line: [UInt8] = []
         line.reserveCapacity(100 + path.utf8.count)
-        func field(_ value: some FixedWidthInteger) {
-            appendDecimal(value, to: &line)
-            line.append(0x09)
-        }
         line.append(contentsOf: sha256.utf8)
         line.append(0x09)
-        field(stamp.size)
-        field(stamp.mtimeNanoseconds)
-        field(stamp.ctimeNanoseconds)
-        field(stamp.inode)
+        stamp.appendFields(to: &line)
+        line.append(0x09)
         line.append(contentsOf: path.utf8)
         line.append(0x0A)
         return line
@@ -217,6 +218,13 @@ public struct TabSeparatedFields {
     public subscript(i: Int) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: base[ranges[i]]) }
 
     public func string(_ i: Int) -> String { String(decoding: self[i], as: UTF8.self) }
+
+    /// Fields `i ..< i + 4` as a stamp (`FileStamp.appendFields`), nil when one is not a decimal integer.
+    public func stamp(at i: Int) -> FileStamp? {
+        guard i + 4 <= count, let size = integer(i), size >= 0, let mtime = integer(i + 1), let ctime = integer(i + 2),
+              let inode = integer(i + 3).flatMap(UInt64.init(exactly:)) else { return nil }
+        return FileStamp(size: Int(size), mtimeNanoseconds: mtime, ctimeNanoseconds: ctime, inode: inode)
+    }
 
     /// Field `i` as a decimal integer (an optional leading '-'), nil when it is anything else.
     public func integer(_ i: Int) -> Int64? {

@@ -73,6 +73,12 @@ final class WorkerPool: @unchecked Sendable {
     }
 }
 
+/// Runs `first` and `second` at the same time (one on the calling thread, the other on a pool thread when one
+/// is free), e.g. reading one file while parsing another; rethrows the first error once both are done.
+public func concurrently(_ first: () throws -> Void, _ second: () throws -> Void) throws {
+    try concurrentPerformThrowing(iterations: 2) { try $0 == 0 ? first() : second() }
+}
+
 /// `DispatchQueue.concurrentPerform` for a body that throws, on the worker pool: the calling thread and up
 /// to `iterations - 1` pool threads take iterations in turn; every iteration runs, then the first error (in
 /// the order they happened) is rethrown. Helpers that have not started when the caller runs out of

@@ -34,8 +34,8 @@ public final class StageContext {
     public convenience init(jobFile path: String) throws {
         let bytes = try readFile(path)
         let job: StageJob
-        do { job = try StageJob(jsonBytes: bytes) } catch {
-            throw StageError(stage: "?", reason: "\(path) is not a valid job file: \(error)")
+        do { job = try StageJob(jsonFile: bytes, named: path) } catch {
+            throw StageError(stage: "?", reason: "not a valid job file: \(error)")
         }
         self.init(job: job)
     }
@@ -153,16 +153,13 @@ public final class StageContext {
         var allRejects = job.inputs.keys.sorted().flatMap { job.inputs[$0]!.rejects }
         allRejects += rejects.sorted { ($0.key, $0.reason) < ($1.key, $1.reason) }
         let manifest = ArtifactManifest(stage: stage, files: files, records: records, rejects: allRejects, summary: summary)
-        // The stamps are written on another thread while the manifest is encoded (54,706 files: both take a
-        // while); the manifest still goes last.
-        nonisolated(unsafe) var stampsWritten: Result<Void, Error> = .success(())
-        let stamping = DispatchGroup()
-        if let sourceStamps, let path = ProcessInfo.processInfo.environment["MAMMOFLOW_SOURCE_STAMPS"] {
-            DispatchQueue.global().async(group: stamping) { stampsWritten = Result { try sourceStamps.write(to: path) } }
-        }
-        let bytes = manifest.canonicalJSON
-        stamping.wait()
-        try stampsWritten.get()
+        // The stamps are written while the manifest is encoded (54,706 files: both take a while); the manifest
+        // still goes last.
+        var bytes: [UInt8] = []
+        try concurrently({ bytes = manifest.canonicalJSON }, {
+            guard let sourceStamps, let path = ProcessInfo.processInfo.environment["MAMMOFLOW_SOURCE_STAMPS"] else { return }
+            try sourceStamps.write(to: path)
+        })
         try writeFileAtomically("\(outputDirectory)/manifest.json", bytes)
         return manifest
     }
