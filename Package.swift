@@ -7,6 +7,8 @@ import PackageDescription
 /// Listed, not discovered from the folders: SwiftPM caches evaluated manifests, so a discovered list goes
 /// stale when a folder is added.
 let stageNames = ["crop", "decode", "downscale", "folds", "ingest", "pectoral", "score", "synth"]
+/// Stages that train or run models: they link `Training` (and so OpenBLAS); the others do not load it.
+let modelStageNames = ["predict", "train"]
 
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
@@ -38,7 +40,7 @@ let package = Package(
     name: "mammoflow",
     platforms: [.macOS(.v14)],
     products: [.executable(name: "mammoflow", targets: ["mammoflow"])]
-        + stageNames.map { .executable(name: "mammoflow-\($0)", targets: ["mammoflow-\($0)"]) },
+        + (stageNames + modelStageNames).map { .executable(name: "mammoflow-\($0)", targets: ["mammoflow-\($0)"]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
@@ -59,6 +61,7 @@ let package = Package(
         .target(name: "Synthesis", dependencies: ["DICOM", "Imaging", "Shards", "Stages"], swiftSettings: v5),
         .target(name: "Pipeline", dependencies: ["Shards", "Yams"], swiftSettings: v5),
         .target(name: "Stages", dependencies: ["Shards", "Imaging"], swiftSettings: v5),
+        .target(name: "Training", dependencies: ["Neural", "Imaging", "Shards", "Stages", "Validation"], swiftSettings: vectorised),
 
         .executableTarget(name: "mammoflow", dependencies: [
             "Pipeline", "Shards", "DICOM", "Imaging", "Synthesis", "Validation", "Stages",
@@ -76,9 +79,14 @@ let package = Package(
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "DICOM"], swiftSettings: v5),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: v5),
         .testTarget(name: "StagesTests", dependencies: ["Stages"], swiftSettings: v5),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Neural", "Imaging", "Shards"], swiftSettings: v5),
     ] + stageNames.map {
         .executableTarget(name: "mammoflow-\($0)", dependencies: [
             "Stages", "Shards", "DICOM", "Imaging", "Synthesis", "Validation",
+        ], swiftSettings: v5)
+    } + modelStageNames.map {
+        .executableTarget(name: "mammoflow-\($0)", dependencies: [
+            "Training", "Neural", "Stages", "Shards", "Imaging", "Validation",
         ], swiftSettings: v5)
     }
 )
