@@ -170,6 +170,11 @@ public struct RecordRef: @unchecked Sendable {
     public let shard: ShardReader
     public let index: Int
     public let metadata: JSONValue
+    public init(shard: ShardReader, index: Int, metadata: JSONValue) {
+        self.shard = shard
+        self.index = index
+        self.metadata = metadata
+    }
     public var key: String { shard.entries[index].key }
     public func payload() throws -> [UInt8] { try shard.payload(at: index) }
     public func image() throws -> ImagePayload { try ImagePayload(decoding: payload()) }
