@@ -135,7 +135,7 @@ class Run:
         return f"Run(stage={self.stage!r}, key={self.key[:12]!r}, params={self.params!r})"
 
     @property
-    def records(self) -> int:
+    def record_count(self) -> int:
         """Records in the artifact, as its manifest counts them."""
         return self.manifest["records"]
 
