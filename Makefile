@@ -2,6 +2,7 @@
 SWIFT ?= swift
 RELEASE := .build/release
 PIPELINE ?= pipelines/demo.yaml
+PYTHON_VENV := python/.venv
 
 .PHONY: all deps build run test bench clean
 
@@ -16,8 +17,22 @@ build: deps
 run: build
 	$(RELEASE)/mammoflow run $(PIPELINE)
 
-test: deps
-	$(SWIFT) test
+# Both suites run whatever the other does; either failing fails the target.
+test: deps $(PYTHON_VENV)/.installed
+	@status=0; \
+	$(PYTHON_VENV)/bin/python -m pytest python/tests -q -p no:cacheprovider || status=1; \
+	$(SWIFT) test || status=1; \
+	[ $$status -eq 0 ] || echo "make test: FAILED (pytest or swift test, above)" >&2; \
+	exit $$status
+
+# The Python package (python/) in a venv that sees the machine's numpy and pytest; PyTorch comes from a
+# CPU-only wheel on the machine when there is one (PyPI's torch is the CUDA build), else its test is skipped.
+$(PYTHON_VENV)/.installed: python/pyproject.toml
+	python3 -m venv --system-site-packages $(PYTHON_VENV)
+	$(PYTHON_VENV)/bin/pip install -q --disable-pip-version-check "./python[test]"
+	wheel=$$(ls /opt/wheels/torch-*cpu*.whl 2>/dev/null | tail -n 1); \
+	if [ -n "$$wheel" ]; then $(PYTHON_VENV)/bin/pip install -q --disable-pip-version-check "$$wheel"; fi
+	touch $@
 
 bench: build
 	python3 bench/run.py
