@@ -129,7 +129,6 @@ class Run:
                           for f in self.manifest["files"]]
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise CacheError(record_path, f"not a readable run record: {error!r}") from None
-        self.mtime_ns = os.stat(record_path).st_mtime_ns
 
     def __repr__(self) -> str:
         return f"Run(stage={self.stage!r}, key={self.key[:12]!r}, params={self.params!r})"
@@ -210,21 +209,26 @@ class Cache:
     def object_path(self, sha256: str) -> str:
         return os.path.join(self.root, "objects", sha256[:2], sha256)
 
-    def runs(self, stage: str | None = None) -> list[Run]:
-        """Run records, newest first (by when each was committed), of one stage name or of all."""
+    def _runs_newest_first(self) -> Iterator[Run]:
+        """Run records parsed one by one, newest first (by when each was committed): an ingest run over a
+        large dataset is megabytes of JSON, read only when the search gets to it."""
         folder = os.path.join(self.root, "runs")
-        found = [Run(self, os.path.join(folder, name)) for name in sorted(os.listdir(folder))
+        paths = [os.path.join(folder, name) for name in os.listdir(folder)
                  if name.endswith(".json") and not name.startswith(".")]
-        found = [r for r in found if stage is None or r.stage == stage]
-        return sorted(found, key=lambda r: r.mtime_ns, reverse=True)
+        for path in sorted(paths, key=lambda p: (os.stat(p).st_mtime_ns, p), reverse=True):
+            yield Run(self, path)
+
+    def runs(self, stage: str | None = None) -> list[Run]:
+        """Run records, newest first, of one stage name or of all."""
+        return [r for r in self._runs_newest_first() if stage is None or r.stage == stage]
 
     def newest_run(self, stage: str, **params: Any) -> Run:
         """The newest run of ``stage`` whose params include ``params`` (e.g. ``fold=0`` for one unit of a
         ``foreach`` stage); an error lists the runs there are when none matches."""
-        runs = self.runs(stage)
-        for run in runs:
-            if all(run.params.get(name) == value for name, value in params.items()):
+        for run in self._runs_newest_first():
+            if run.stage == stage and all(run.params.get(name) == value for name, value in params.items()):
                 return run
+        runs = self.runs(stage)
         if not runs:
             stages = sorted({r.stage for r in self.runs()})
             raise CacheError(self.root, f"no run of stage {stage!r}; stages with runs: {', '.join(stages) or 'none'}")

@@ -53,13 +53,13 @@ def test_a_record_without_a_row_or_label_is_an_error_not_a_drop(cache_dir):
 
 
 def test_the_dataset_needs_torch_only_when_used(monkeypatch):
+    module = importlib.import_module("mammoflow.torch")
+    monkeypatch.delattr(module, "ShardImageDataset", raising=False)  # defined by an earlier use
     for name in ("torch", "torch.utils", "torch.utils.data"):
-        monkeypatch.setitem(sys.modules, name, None)
-    module = importlib.reload(importlib.import_module("mammoflow.torch"))
-    with pytest.raises(ImportError, match="needs PyTorch"):
-        module.ShardImageDataset
-    monkeypatch.undo()
+        monkeypatch.setitem(sys.modules, name, None)  # import torch now fails
     importlib.reload(module)
+    with pytest.raises(ImportError, match="needs PyTorch: pip install torch"):
+        module.ShardImageDataset
 
 
 def test_a_torch_dataloader_batches_the_shards(cache_dir):
