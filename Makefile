@@ -17,11 +17,12 @@ build: deps
 run: build
 	$(RELEASE)/mammoflow run $(PIPELINE)
 
-# Both suites run whatever the other does; either failing fails the target.
+# Both suites run whatever the other does; either failing fails the target. swift test goes first: it builds
+# the programs with which the Python tests also check shards the Swift code writes now.
 test: deps $(PYTHON_VENV)/.installed
 	@status=0; \
-	$(PYTHON_VENV)/bin/python -m pytest python/tests -q -p no:cacheprovider || status=1; \
 	$(SWIFT) test || status=1; \
+	$(PYTHON_VENV)/bin/python -m pytest python/tests -q -rs -p no:cacheprovider || status=1; \
 	[ $$status -eq 0 ] || echo "make test: FAILED (pytest or swift test, above)" >&2; \
 	exit $$status
 
