@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 from .shards import ShardReader
 
-__all__ = ["CacheError", "TableError", "Cache", "Run", "ArtifactFile", "Table", "typed_cell"]
+__all__ = ["CacheError", "TableError", "Cache", "Run", "ArtifactFile", "Table", "typed_cell", "parse_table"]
 
 
 INTEGER = re.compile(r"[+-]?[0-9]+")
