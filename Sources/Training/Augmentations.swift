@@ -427,17 +427,19 @@ public struct SampledAugmentation: Sendable, Equatable {
         }
     }
 
-    /// albumentations' optical_distortion: the map of cv2.initUndistortRectifyMap for the camera
-    /// fx = width, fy = height, centre (width / 2 + dx, height / 2 + dy) and distortion (k, k, 0, 0, 0):
-    /// with (u, v) = ((x - cx) / fx, (y - cy) / fy) and r² = u² + v², the source is
-    /// (cx + fx u (1 + k r² + k r⁴), cy + fy v (1 + k r² + k r⁴)).
+    /// albumentations' optical_distortion: the map of cv2.initUndistortRectifyMap for the camera fx = width,
+    /// fy = height, centre (cx, cy) = (width / 2 + dx, height / 2 + dy), distortion (k, k, 0, 0, 0) and no new
+    /// camera matrix, so OpenCV takes the same one centred on the plane, ((width - 1) / 2, (height - 1) / 2).
+    /// With (u, v) = ((x - (width - 1) / 2) / fx, (y - (height - 1) / 2) / fy) and r² = u² + v², the source
+    /// is (cx + fx u (1 + k r² + k r⁴), cy + fy v (1 + k r² + k r⁴)); at k = 0 a shift by (dx + 0.5, dy + 0.5).
     func distortOptically(_ plane: UnsafeMutablePointer<Float>, k: Double, dx: Double, dy: Double, _ scratch: inout AugmentationScratch) {
         let fx = Double(width), fy = Double(height)
         let cx = Double(width) * 0.5 + dx, cy = Double(height) * 0.5 + dy
+        let centreX = Double(width - 1) / 2, centreY = Double(height - 1) / 2
         remapRows(plane, &scratch) { y, xs, ys in
-            let v = (Double(y) - cy) / fy
+            let v = (Double(y) - centreY) / fy
             for x in 0..<width {
-                let u = (Double(x) - cx) / fx
+                let u = (Double(x) - centreX) / fx
                 let r2 = u * u + v * v
                 let radial = 1 + (k * r2 + k) * r2
                 xs[x] = Float(fx * u * radial + cx)
