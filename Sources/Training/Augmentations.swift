@@ -10,100 +10,75 @@ import Neural
 /// operations in every run. Draw from a generator of the image's own (say seeded by run seed, epoch and
 /// index), so the result does not depend on which loader thread takes the image.
 public struct AugmentationConfig: Sendable, Equatable {
+    // Each transform's parameters start at the study's values and its probability at 0; set what differs.
+
     /// Mirror left-right or top-bottom.
     public struct Flip: Sendable, Equatable {
-        public var probability: Double
-        public init(probability: Double = 0) { self.probability = probability }
+        public var probability = 0.0
+        public init() {}
     }
 
     /// albumentations' ShiftScaleRotate: about the plane's centre, rotate by an angle in ±`rotateLimit`
     /// degrees (counterclockwise as displayed when positive), scale by 1 ± `scaleLimit`, shift by ±`shiftLimit`
-    /// of the width and the height (cv2.getRotationMatrix2D, then cv2.warpAffine with border 0).
+    /// of the width and the height (cv2.getRotationMatrix2D, then cv2.warpAffine; border 0 where
+    /// albumentations defaults to reflection, which would mirror tissue into the black background).
     public struct ShiftScaleRotate: Sendable, Equatable {
-        public var probability: Double
-        public var shiftLimit: Double
-        public var scaleLimit: Double
-        public var rotateLimit: Double
-        public init(probability: Double = 0, shiftLimit: Double = 0.0625, scaleLimit: Double = 0.1, rotateLimit: Double = 15) {
-            self.probability = probability
-            self.shiftLimit = shiftLimit
-            self.scaleLimit = scaleLimit
-            self.rotateLimit = rotateLimit
-        }
+        public var probability = 0.0
+        public var shiftLimit = 0.0625
+        public var scaleLimit = 0.1
+        public var rotateLimit = 15.0
+        public init() {}
     }
 
     /// albumentations' Affine about the plane's centre: scale x and y drawn apart from `scale`, translation
     /// from `translate` (fractions of width and height), rotation and shear x and y in degrees, border 0.
+    /// albumentations' own defaults are the identity; these ranges are ours.
     public struct Affine: Sendable, Equatable {
-        public var probability: Double
-        public var scale: ClosedRange<Double>
-        public var translate: ClosedRange<Double>
-        public var rotate: ClosedRange<Double>
-        public var shear: ClosedRange<Double>
-        public init(probability: Double = 0, scale: ClosedRange<Double> = 0.9...1.1, translate: ClosedRange<Double> = -0.05...0.05,
-                    rotate: ClosedRange<Double> = -10...10, shear: ClosedRange<Double> = -10...10) {
-            self.probability = probability
-            self.scale = scale
-            self.translate = translate
-            self.rotate = rotate
-            self.shear = shear
-        }
+        public var probability = 0.0
+        public var scale = 0.9...1.1
+        public var translate = -0.05...0.05
+        public var rotate = -10.0...10.0
+        public var shear = -10.0...10.0
+        public init() {}
     }
 
     /// albumentations' OpticalDistortion: OpenCV's radial lens model (k1 = k2 = k, k in ±`distortLimit`)
     /// undone by cv2.initUndistortRectifyMap, with the centre shifted by ±`shiftLimit` of the width and height.
     /// (albumentations 1.3.1 draws the shift in pixels and rounds it, so its default 0.05 never shifts.)
     public struct OpticalDistortion: Sendable, Equatable {
-        public var probability: Double
-        public var distortLimit: Double
-        public var shiftLimit: Double
-        public init(probability: Double = 0, distortLimit: Double = 0.05, shiftLimit: Double = 0.05) {
-            self.probability = probability
-            self.distortLimit = distortLimit
-            self.shiftLimit = shiftLimit
-        }
+        public var probability = 0.0
+        public var distortLimit = 0.05
+        public var shiftLimit = 0.05
+        public init() {}
     }
 
     /// albumentations' GridDistortion: `steps` cells a side, each stretched by 1 ± `distortLimit`, making a
     /// piecewise-linear remap of the columns and of the rows.
     public struct GridDistortion: Sendable, Equatable {
-        public var probability: Double
-        public var steps: Int
-        public var distortLimit: Double
-        public init(probability: Double = 0, steps: Int = 5, distortLimit: Double = 0.3) {
-            self.probability = probability
-            self.steps = steps
-            self.distortLimit = distortLimit
-        }
+        public var probability = 0.0
+        public var steps = 5
+        public var distortLimit = 0.3
+        public init() {}
     }
 
     /// albumentations' RandomBrightnessContrast (brightness by max): x * alpha + beta, clipped to 0...1, with
     /// alpha = 1 ± `contrastLimit`, beta = ± `brightnessLimit`.
     public struct BrightnessContrast: Sendable, Equatable {
-        public var probability: Double
-        public var brightnessLimit: Double
-        public var contrastLimit: Double
-        public init(probability: Double = 0, brightnessLimit: Double = 0.2, contrastLimit: Double = 0.2) {
-            self.probability = probability
-            self.brightnessLimit = brightnessLimit
-            self.contrastLimit = contrastLimit
-        }
+        public var probability = 0.0
+        public var brightnessLimit = 0.2
+        public var contrastLimit = 0.2
+        public init() {}
     }
 
     /// albumentations' CoarseDropout (cutout): a count of rectangles from `holes`, each of a height and width
-    /// drawn as fractions of the plane's, set to 0.
+    /// drawn as fractions of the plane's, set to 0. (albumentations' defaults are 8 holes of 8 pixels, lost
+    /// on a large plane; these ranges are ours.)
     public struct CoarseDropout: Sendable, Equatable {
-        public var probability: Double
-        public var holes: ClosedRange<Int>
-        public var heightFraction: ClosedRange<Double>
-        public var widthFraction: ClosedRange<Double>
-        public init(probability: Double = 0, holes: ClosedRange<Int> = 1...8, heightFraction: ClosedRange<Double> = 0.05...0.1,
-                    widthFraction: ClosedRange<Double> = 0.05...0.1) {
-            self.probability = probability
-            self.holes = holes
-            self.heightFraction = heightFraction
-            self.widthFraction = widthFraction
-        }
+        public var probability = 0.0
+        public var holes = 1...8
+        public var heightFraction = 0.05...0.1
+        public var widthFraction = 0.05...0.1
+        public init() {}
     }
 
     // Applied in this order (the order of albumentations' Compose in the study).
@@ -164,17 +139,16 @@ public struct AugmentationConfig: Sendable, Equatable {
             guard (0...1).contains(probability) else {
                 throw AugmentationConfigError.probabilityOutOfRange(transform: name, value: probability)
             }
-            self[probabilityOf: index] = probability
+            Self.probabilityAccessors[index].set(&self, probability)
         }
     }
 
-    /// The probability of the transform `transformNames[index]`.
-    public subscript(probabilityOf index: Int) -> Double {
-        get { Self.probabilities[index].get(self) }
-        set { Self.probabilities[index].set(&self, newValue) }
+    /// Each transform's probability by its name in `transformNames` (for a stage's summary).
+    public var probabilities: [String: Double] {
+        Dictionary(uniqueKeysWithValues: zip(Self.transformNames, Self.probabilityAccessors.map { $0.get(self) }))
     }
 
-    private static let probabilities: [(get: @Sendable (AugmentationConfig) -> Double, set: @Sendable (inout AugmentationConfig, Double) -> Void)] = [
+    private static let probabilityAccessors: [(get: @Sendable (AugmentationConfig) -> Double, set: @Sendable (inout AugmentationConfig, Double) -> Void)] = [
         ({ $0.horizontalFlip.probability }, { $0.horizontalFlip.probability = $1 }),
         ({ $0.verticalFlip.probability }, { $0.verticalFlip.probability = $1 }),
         ({ $0.shiftScaleRotate.probability }, { $0.shiftScaleRotate.probability = $1 }),
@@ -188,6 +162,8 @@ public struct AugmentationConfig: Sendable, Equatable {
     /// Draws the augmentation of one `height` x `width` plane. For each transform in order: one uniform draw
     /// that fires it when below its probability, then (if it fired) its parameters in albumentations' order.
     public func sample(height: Int, width: Int, using random: Random) -> SampledAugmentation {
+        precondition(height > 0 && width > 0 && gridDistortion.steps >= 1 && coarseDropout.holes.lowerBound >= 0,
+                     "augmentation of \(height)x\(width) with \(gridDistortion.steps) grid steps, \(coarseDropout.holes) holes")
         var operations: [SampledAugmentation.Operation] = []
         func fires(_ probability: Double) -> Bool { random.unit() < probability }
         if fires(horizontalFlip.probability) { operations.append(.horizontalFlip) }

@@ -171,6 +171,7 @@ private func firingRates(_ config: AugmentationConfig, draws: Int) -> [String: D
 
 @Test func configFromParams() throws {
     #expect(try AugmentationConfig(preset: "baseline") == .baseline)
+    #expect(AugmentationConfig.baseline.probabilities.filter { $0.value > 0 } == ["horizontal_flip": 0.5, "shift_scale_rotate": 0.5])
     var expected = AugmentationConfig.heavy
     expected.coarseDropout.probability = 0
     expected.horizontalFlip.probability = 0.25

@@ -6,8 +6,8 @@ resize on small planes, written as golden.bin (float32 little-endian, arrays bac
         opencv-python-headless==5.1.0.95 numpy==2.4.6 scikit-image==0.26.0
     /tmp/golden/bin/python Tests/Fixtures/training/make_golden.py
 
-OpenCV 5.1 samples INTER_LINEAR with float weights at the exact source coordinate; OpenCV 4.x rounds the
-coordinate to 1/32 pixel (INTER_BITS), which moves results by up to 1/64 of a neighbour difference.
+OpenCV 5.1's INTER_LINEAR weighs the exact source coordinate, as mammoflow does. OpenCV 4.11 gives other values
+(its remap rounds the coordinate to 1/32 pixel, INTER_BITS), up to 0.02 apart on this plane.
 """
 import json
 import os
