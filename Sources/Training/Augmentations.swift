@@ -495,21 +495,25 @@ func remap(_ source: UnsafePointer<Float>, height: Int, width: Int, mapX: Unsafe
 /// `count` samples of `source` at (xs[i], ys[i]) as `remap` describes.
 func sampleBilinear(_ source: UnsafePointer<Float>, height: Int, width: Int, xs: UnsafePointer<Float>, ys: UnsafePointer<Float>,
                     count: Int, into output: UnsafeMutablePointer<Float>) {
-    let right = Float(width), bottom = Float(height)
+    let right = Float(width), bottom = Float(height), lastX = Float(width - 1), lastY = Float(height - 1)
     for i in 0..<count {
         let x = xs[i], y = ys[i]
+        if x >= 0, y >= 0, x < lastX, y < lastY {
+            // All four neighbours inside (the common case): truncation is the floor.
+            let x0 = Int(x), y0 = Int(y)
+            let ax = x - Float(x0), ay = y - Float(y0)
+            let p = source + y0 * width + x0
+            let top = p[0] + ax * (p[1] - p[0])
+            let low = p[width] + ax * (p[width + 1] - p[width])
+            output[i] = top + ay * (low - top)
+            continue
+        }
         // Also false for NaN: nothing of the plane within reach.
         guard x > -1, x < right, y > -1, y < bottom else { output[i] = 0; continue }
         let floorX = x.rounded(.down), floorY = y.rounded(.down)
         let ax = x - floorX, ay = y - floorY
         let x0 = Int(floorX), y0 = Int(floorY)
         let p = source + y0 * width + x0
-        if x0 >= 0, y0 >= 0, x0 + 1 < width, y0 + 1 < height {
-            let top = p[0] + ax * (p[1] - p[0])
-            let low = p[width] + ax * (p[width + 1] - p[width])
-            output[i] = top + ay * (low - top)
-            continue
-        }
         // At the border: the neighbours outside count as 0.
         let inX0 = x0 >= 0, inX1 = x0 + 1 < width, inY0 = y0 >= 0, inY1 = y0 + 1 < height
         let v00: Float = inY0 && inX0 ? p[0] : 0

@@ -80,6 +80,7 @@ map_x = rng.uniform(-1.5, W + 0.5, (H, W)).astype(np.float32)
 map_y = rng.uniform(-1.5, H + 0.5, (H, W)).astype(np.float32)
 map_x[0, :8] = np.arange(8)
 map_y[0, :8] = 3
+map_x[1, :4], map_y[1, :4] = [W - 1, W - 1, 0, W - 1], [H - 1, 5, H - 1, 0]  # the last column and row
 put("remap_x", map_x)
 put("remap_y", map_y)
 put("remap", remap(plane, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0))
