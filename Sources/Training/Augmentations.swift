@@ -118,7 +118,8 @@ public struct AugmentationConfig: Sendable, Equatable {
         return config
     }()
 
-    public static let presetNames = ["none", "baseline", "heavy"]
+    /// The presets by the names a stage's params use.
+    public static let presets = [("none", none), ("baseline", baseline), ("heavy", heavy)]
 
     /// The transforms' names as a stage's params spell them, in the order they apply.
     public static let transformNames = ["horizontal_flip", "vertical_flip", "shift_scale_rotate", "affine",
@@ -126,12 +127,10 @@ public struct AugmentationConfig: Sendable, Equatable {
 
     /// The preset named `preset`, with the probabilities of the transforms named in `probabilities` replaced.
     public init(preset: String, probabilities: [String: Double] = [:]) throws {
-        switch preset {
-        case "none": self = .none
-        case "baseline": self = .baseline
-        case "heavy": self = .heavy
-        default: throw AugmentationConfigError.unknownPreset(preset, valid: Self.presetNames)
+        guard let named = Self.presets.first(where: { $0.0 == preset }) else {
+            throw AugmentationConfigError.unknownPreset(preset, valid: Self.presets.map(\.0))
         }
+        self = named.1
         for (name, probability) in probabilities.sorted(by: { $0.key < $1.key }) {
             guard let index = Self.transformNames.firstIndex(of: name) else {
                 throw AugmentationConfigError.unknownTransform(name, valid: Self.transformNames)
