@@ -1,4 +1,5 @@
 import Imaging
+import Neural
 import Shards
 
 /// The data path's image -> model-input transform, run for every image every epoch.
@@ -63,6 +64,25 @@ public struct ModelInput: Sendable, Equatable {
     public func normalize(_ plane: UnsafeMutablePointer<Float>) {
         let scale = 1 / std, shift = -mean / std
         for i in 0..<count { plane[i] = plane[i] * scale + shift }
+    }
+
+    /// A sample's steps in the order they must run, shaped as `BatchLoader`'s `prepare` and `augment`:
+    /// write the 0...1 plane, augment it, normalise. Without an augmentation (nil or `.none`: held-out and
+    /// prediction batches) `prepare` also normalises and `augment` is nil. `augment` draws from the sample's
+    /// own generator and brings its own scratch buffers, so it may run on any number of threads.
+    public func loaderSteps(augmentation: AugmentationConfig?)
+        -> (prepare: @Sendable (ImagePayload, UnsafeMutablePointer<Float>) -> Void, augment: (@Sendable (UnsafeMutablePointer<Float>, Random) -> Void)?) {
+        guard let augmentation, augmentation != .none else {
+            return ({ payload, plane in
+                write(payload, into: plane)
+                normalize(plane)
+            }, nil)
+        }
+        return ({ payload, plane in write(payload, into: plane) }, { plane, random in
+            var scratch = AugmentationScratch()
+            augmentation.sample(height: height, width: width, using: random).apply(to: plane, scratch: &scratch)
+            normalize(plane)
+        })
     }
 
     private func write(_ samples: UnsafeBufferPointer<UInt16>, width imageWidth: Int, height imageHeight: Int, bits: Int,

@@ -1,4 +1,5 @@
 import Imaging
+import Neural
 import Shards
 import Testing
 @testable import Training
@@ -72,4 +73,39 @@ func resizeMatchesOpenCV(_ name: String) {
     #expect(throws: ModelInput.InvalidParameters.self) { try ModelInput(height: 0, width: 32, mean: 0, std: 1) }
     #expect(throws: ModelInput.InvalidParameters.self) { try ModelInput(height: 24, width: 32, mean: 0, std: 0) }
     #expect(throws: ModelInput.InvalidParameters.self) { try ModelInput(height: 24, width: 32, mean: .nan, std: 1) }
+}
+
+@Test func loaderStepsNormaliseAfterAugmenting() throws {
+    let model = try ModelInput(height: 24, width: 32, mean: 0.3, std: 0.2)
+    let payload = goldenImage("resize_fraction").payload
+    func run(_ body: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+        var plane = [Float](repeating: .nan, count: model.count)
+        plane.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+        return plane
+    }
+    let plain = model.loaderSteps(augmentation: nil)
+    #expect(plain.augment == nil && model.loaderSteps(augmentation: AugmentationConfig.none).augment == nil)
+    #expect(run { plain.prepare(payload, $0) } == run { model.write(payload, into: $0); model.normalize($0) })
+
+    let steps = model.loaderSteps(augmentation: .heavy)
+    let augmented = run { plane in
+        steps.prepare(payload, plane)
+        steps.augment!(plane, Random(seed: 11))
+    }
+    let byHand = run { plane in
+        var scratch = AugmentationScratch()
+        model.write(payload, into: plane)
+        AugmentationConfig.heavy.sample(height: 24, width: 32, using: Random(seed: 11)).apply(to: plane, scratch: &scratch)
+        model.normalize(plane)
+    }
+    #expect(augmented == byHand)
+    // A vertical flip keeps the right-hand padding black, (0 - mean) / std once normalised.
+    var flip = AugmentationConfig()
+    flip.verticalFlip.probability = 1
+    let flipped = run { plane in
+        let flipSteps = model.loaderSteps(augmentation: flip)
+        flipSteps.prepare(payload, plane)
+        flipSteps.augment!(plane, Random(seed: 1))
+    }
+    #expect((0..<24).allSatisfy { y in flipped[y * 32 + 11..<y * 32 + 32].allSatisfy { abs($0 + 1.5) < 1e-6 } })
 }
