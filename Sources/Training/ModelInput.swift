@@ -43,7 +43,7 @@ public struct ModelInput: Sendable, Equatable {
     public var count: Int { height * width }
 
     /// Where an `imageWidth` x `imageHeight` image lands on the plane: scaled to fit with its aspect ratio,
-    /// at x = 0, centred vertically (rounded up: one more padding row below than above when odd).
+    /// at x = 0, centred vertically (an odd spare row goes below).
     public func placement(imageWidth: Int, imageHeight: Int) -> PixelRect {
         let fitted = Resample.fittedSize(width: imageWidth, height: imageHeight, maxWidth: width, maxHeight: height)
         return PixelRect(x: 0, y: (height - fitted.height) / 2, width: fitted.width, height: fitted.height)
