@@ -49,6 +49,9 @@ public struct TrainRecipe: Codable, Equatable, Sendable {
     /// Model input, rows x columns (the image is resized into it keeping its aspect ratio).
     public var height: Int
     public var width: Int
+    /// Normalisation of the 0...1 input: (x - mean) / std.
+    public var mean: Double
+    public var std: Double
     public var epochs: Int
     public var batch: Int
     public var optimizer: OptimizerKind
@@ -77,7 +80,8 @@ public struct TrainRecipe: Codable, Equatable, Sendable {
 
     /// The study's recipe for a rung.
     public static func defaults(for model: ModelKind) -> TrainRecipe {
-        var r = TrainRecipe(model: model, backbone: .efficientnetv2Cpu, height: 512, width: 320, epochs: 12, batch: 8,
+        var r = TrainRecipe(model: model, backbone: .efficientnetv2Cpu, height: 512, width: 320, mean: 0.5, std: 0.25,
+                            epochs: 12, batch: 8,
                             optimizer: .lookaheadRAdam, learningRate: 4e-4, weightDecay: 1e-8, schedule: .cosine,
                             augment: "baseline", augmentOverrides: [:], sampler: .balanced, positiveFraction: 0.25,
                             posWeight: 1, dropout: 0.2, dropPath: 0, ema: 0, heads: [], auxWeight: 0, taps: [],
