@@ -17,7 +17,8 @@ open class Layer {
     open var localParameters: [(String, Parameter)] { [] }
     /// This layer's own non-learned state saved in checkpoints (batch-norm running statistics).
     open var localBuffers: [(String, Tensor)] { [] }
-    /// Direct sub-layers, by local name.
+    /// Direct sub-layers, by local name: every layer the forward uses, also those without parameters
+    /// (pooling, dropout), so that modes set on a parent reach them.
     open var children: [(String, Layer)] { [] }
 
     /// All parameters below this layer, by dotted path, in a fixed order.
@@ -95,6 +96,7 @@ public final class Residual: Layer {
     public override var children: [(String, Layer)] {
         var c: [(String, Layer)] = [("body", body)]
         if let shortcut { c.append(("shortcut", shortcut)) }
+        if let dropPath { c.append(("drop_path", dropPath)) }
         if let after { c.append(("after", after)) }
         return c
     }

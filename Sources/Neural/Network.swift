@@ -29,6 +29,8 @@ public final class Network: Layer {
         var c: [(String, Layer)] = [("stem", stem)]
         c += stages.enumerated().map { ("stages.\($0.offset)", $0.element) }
         if let headConv { c.append(("head", headConv)) }
+        c.append(("pool", pool))
+        if let dropout { c.append(("dropout", dropout)) }
         c.append(("classifier", classifier))
         return c
     }

@@ -85,7 +85,7 @@ public final class SqueezeExcite: Layer {
         super.init()
     }
 
-    public override var children: [(String, Layer)] { [("conv_reduce", reduce), ("conv_expand", expand)] }
+    public override var children: [(String, Layer)] { [("conv_reduce", reduce), ("act", act), ("conv_expand", expand)] }
 
     // x: (N, H, W, C) -> out: (N, H, W, C)
     public override func forward(_ x: Tensor) -> Tensor {

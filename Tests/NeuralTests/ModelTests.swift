@@ -60,6 +60,30 @@ import Testing
         }
     }
 
+    /// Checkpoints store tensors under their paths: listing parameterless layers (pooling, dropout) as
+    /// children must not change them. Tests/Fixtures/neural/checkpoint-paths.txt holds the keys as saved
+    /// before that change.
+    @Test func checkpointPathsAreStable() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../Fixtures/neural/checkpoint-paths.txt").standardized
+        var expected: [String: [String]] = [:], section = ""
+        for line in try String(contentsOf: fixture, encoding: .utf8).split(separator: "\n") where !line.hasPrefix("##") {
+            if line.hasPrefix("# ") { section = String(line.dropFirst(2)) } else { expected[section, default: []].append(String(line)) }
+        }
+        let models: [(String, Network)] = [
+            ("tinyCNN", Models.tinyCNN(rng: Random(seed: 1))),
+            ("resnet18 dropout 0.2", Models.resnet(.resnet18, dropout: 0.2, rng: Random(seed: 1))),
+            ("resnet bottleneck [1, 1, 1, 1]", Models.resnet(.init(bottleneck: true, blocks: [1, 1, 1, 1]), rng: Random(seed: 1))),
+            ("efficientNetV2 cpu dropout 0.3 dropPath 0.2",
+             Models.efficientNetV2(.cpu, dropout: 0.3, dropPath: 0.2, rng: Random(seed: 1))),
+        ]
+        #expect(Set(models.map(\.0)) == Set(expected.keys))
+        for (name, net) in models {
+            let keys = net.parameters.map { "param/\($0.0)" } + net.buffers.map { "buffer/\($0.0)" }
+            #expect(keys == expected[name], "\(name)")
+        }
+    }
+
     @Test func checkpointRoundTrip() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("neural-ckpt-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
