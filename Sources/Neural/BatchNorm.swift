@@ -132,30 +132,31 @@ public final class BatchNorm: Layer {
 }
 
 /// Per-column sums of a (rows, width) quantity produced row by row: `accumulate(r, acc)` adds row r into
-/// a float accumulator. Rows are split across cores; float partial sums over blocks of 64 rows are folded
-/// into doubles, so long reductions keep float64 accuracy at float32 speed.
+/// a float accumulator. Float partial sums over blocks of 64 rows are folded into doubles, so long
+/// reductions keep float64 accuracy at float32 speed. The rows are cut into up to `reductionParts` parts
+/// of at least 256 rows, bounds set by `rows` alone; the parts run in parallel and their sums are added
+/// in part order, so the result does not depend on the thread count.
 func channelSums(_ rows: Int, _ width: Int, _ accumulate: (Int, UnsafeMutablePointer<Float>) -> Void) -> [Double] {
-    let workers = min(Threads.count, max(1, rows / 256))
-    var partials = [[Double]](repeating: [Double](repeating: 0, count: width), count: workers)
+    let parts = max(1, min(reductionParts, rows / 256))
+    var partials = [Double](repeating: 0, count: parts * width)  // (parts, width)
     partials.withUnsafeMutableBufferPointer { partials in
-        parallelWorkers(workers) { wk in
+        let partials = partials.baseAddress!
+        parallelParts(parts) { part, _ in
             let block = UnsafeMutablePointer<Float>.allocate(capacity: width)
             defer { block.deallocate() }
-            var total = [Double](repeating: 0, count: width)
-            var r = chunk(rows, workers, wk).lowerBound
-            let end = chunk(rows, workers, wk).upperBound
-            while r < end {
+            let total = partials + part * width, range = chunk(rows, parts, part)
+            var r = range.lowerBound
+            while r < range.upperBound {
                 block.update(repeating: 0, count: width)
-                let stop = min(r + 64, end)
+                let stop = min(r + 64, range.upperBound)
                 for row in r..<stop { accumulate(row, block) }
                 for j in 0..<width { total[j] += Double(block[j]) }
                 r = stop
             }
-            partials[wk] = total
         }
     }
     var sums = [Double](repeating: 0, count: width)
-    for p in partials { for j in 0..<width { sums[j] += p[j] } }
+    for part in 0..<parts { for j in 0..<width { sums[j] += partials[part * width + j] } }
     return sums
 }
 
