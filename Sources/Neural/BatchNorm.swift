@@ -14,10 +14,9 @@ public final class BatchNorm: Layer {
     public let runningMean: Tensor  // (C)
     public let runningVar: Tensor  // (C)
 
-    /// The input, kept for backward, which recomputes xhat = (x - mean) * invStd from it: that costs less
-    /// than writing xhat as a second output in the forward.
-    private var input: Tensor?  // (N, H, W, C)
-    private var mean = Tensor([0]), invStd = Tensor([0])  // (C) of the last forward
+    /// Kept for backward: the input, from which backward recomputes xhat = (x - mean) * invStd (that costs
+    /// less than writing xhat as a second output in the forward), and the statistics used.
+    private var kept: (input: Tensor, mean: Tensor, invStd: Tensor)?  // (N, H, W, C), (C), (C)
 
     public init(_ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1, activation: Activation = .identity) {
         self.channels = channels
@@ -72,15 +71,13 @@ public final class BatchNorm: Layer {
         parallelRange(rows, grain: 256) { range in
             for r in range { normalizeRow(x.data + r * c, mean.data, invStd.data, g, b, y.data + r * c, c, act) }
         }
-        input = x
-        self.mean = mean
-        self.invStd = invStd
+        kept = retainsActivations ? (x, mean, invStd) : nil
         return y
     }
 
     public override func backward(_ dy: Tensor) -> Tensor {
-        guard let x = input else { preconditionFailure("BatchNorm.backward before forward") }
-        input = nil
+        let (x, mean, invStd) = retained(kept)
+        kept = nil
         let c = channels, rows = x.count / c
         let m = mean.data, s = invStd.data, g = gamma.value.data, b = beta.value.data, act = activation
         // dz = dy * act'(gamma * xhat + beta), kept in dx (the activation's derivative costs more than the

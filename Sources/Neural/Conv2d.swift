@@ -16,7 +16,7 @@ public final class Conv2d: Layer {
     public let weight: Parameter  // (Cout, kh, kw, Cin/groups)
     public let bias: Parameter?  // (Cout)
 
-    private var input: Tensor?
+    private var input: Tensor?  // (N, H, W, Cin), kept for backward
     /// Multiply-accumulates per image of the last forward (for GFLOP/s reports).
     public private(set) var lastMacsPerImage = 0
     private let workspace = Workspace()
@@ -69,7 +69,7 @@ public final class Conv2d: Layer {
         precondition(s.c == inChannels, "Conv2d expects \(inChannels) channels, got \(s.c)")
         let (oh, ow) = outputSize(s.h, s.w)
         let y = Tensor(uninitialized: [s.n, oh, ow, outChannels])
-        input = x
+        input = retainsActivations ? x : nil
         lastMacsPerImage = oh * ow * outChannels * kernel.0 * kernel.1 * inChannels / groups
         if isDepthwise || usesDirectKernels {
             (isDepthwise ? depthwiseForward : directForward)(x, s, y, oh, ow)
@@ -104,7 +104,7 @@ public final class Conv2d: Layer {
 
     // dy: (N, OH, OW, Cout) -> dx: (N, H, W, Cin); accumulates weight and bias gradients.
     public override func backward(_ dy: Tensor) -> Tensor {
-        guard let x = input else { preconditionFailure("Conv2d.backward before forward") }
+        let x = retained(input)
         input = nil
         let s = ImageShape(x)
         let (oh, ow) = outputSize(s.h, s.w)

@@ -65,12 +65,9 @@ public final class Network: Layer {
     }
 
     /// Multiply-accumulates of one image's forward pass (convolutions and linear layers), measured by a
-    /// probe forward in evaluation mode; a training step costs about three times this.
+    /// probe forward in inference; a training step costs about three times this.
     public func macsPerImage(height: Int, width: Int, channels: Int) -> Int {
-        let wasTraining = training
-        setTraining(false)
-        defer { setTraining(wasTraining) }
-        _ = forward(Tensor([1, height, width, channels]))
+        _ = withInference { forward(Tensor([1, height, width, channels])) }
         func walk(_ layer: Layer) -> Int {
             var own = 0
             if let conv = layer as? Conv2d { own = conv.lastMacsPerImage }
