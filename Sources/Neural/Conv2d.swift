@@ -80,7 +80,7 @@ public final class Conv2d: Layer {
         parallelParts(parts) { part, wk in
             let rows = sampleRows(chunk(s.n, parts, part), oh, ow)
             if isPointwise {
-                // y (M, Cout) = x (M, Cin) W^T: one GEMM over all of this worker's pixels, no copy.
+                // y (M, Cout) = x (M, Cin) W^T: one GEMM over all of this part's pixels, no copy.
                 gemm(transB: true, m: rows.count, n: outChannels, k: inChannels,
                      a: x.data + rows.lowerBound * inChannels, lda: inChannels, b: weight.value.data,
                      ldb: inChannels, beta: 0, c: y.data + rows.lowerBound * outChannels, ldc: outChannels)
