@@ -147,9 +147,7 @@ public final class ClassifierModel: Layer {
         }
         // Channels at each tap, from a probe forward in evaluation mode (no statistics change, no random draws).
         network.taps = Set(recipe.taps)
-        network.setTraining(false)
-        _ = network.forward(Tensor([1, 64, 64, 1]))
-        network.setTraining(true)
+        network.withInference { _ = network.forward(Tensor([1, 64, 64, 1])) }
         tapHeads = recipe.taps.map { stage in
             let channels = network.features[stage]!.shape[3]
             let planes = max(8, channels / 4)
@@ -169,7 +167,8 @@ public final class ClassifierModel: Layer {
     // x: (N, H, W, 1) -> logits: (N, outputs); tapLogits: (N, 1) each
     public override func forward(_ x: Tensor) -> Tensor {
         let logits = network.forward(x)
-        tapLogits = tapHeads.map { $0.head.forward(network.features[$0.stage]!) }
+        // The tapped heads only serve a backward: inference (prediction, validation) reads the cancer logit alone.
+        tapLogits = retainsActivations ? tapHeads.map { $0.head.forward(network.features[$0.stage]!) } : []
         return logits
     }
 
