@@ -6,7 +6,7 @@ extension TrainRecipe {
     /// The train stage's params, by name, in the order `mammoflow-train --help` lists them.
     public static let parameterNames = [
         "model", "backbone", "height", "width", "mean", "std", "epochs", "batch", "optimizer", "lr", "weight_decay", "schedule",
-        "augment", "augment_p", "sampler", "positive_fraction", "pos_weight", "dropout", "drop_path", "ema",
+        "augment", "augment_p", "sampler", "positive_fraction", "pos_weight", "pool", "dropout", "drop_path", "ema",
         "heads", "aux_weight", "taps", "select", "seed", "fold",
     ]
 
@@ -56,6 +56,7 @@ extension TrainRecipe {
         r.sampler = try choice("sampler", r.sampler)
         r.positiveFraction = try fraction("positive_fraction", r.positiveFraction)
         r.posWeight = try p.double("pos_weight", default: r.posWeight)
+        r.pool = try p.choice("pool", ["avg", "max", "catavgmax"], default: r.pool)
         r.dropout = try fraction("dropout", r.dropout)
         r.dropPath = try fraction("drop_path", r.dropPath)
         r.ema = try fraction("ema", r.ema)

@@ -70,7 +70,6 @@ func toyRecipe(_ model: ModelKind, epochs: Int = 3) -> TrainRecipe {
     r.batch = 8
     r.augment = "none"
     r.learningRate = 1e-2
-    r.taps = model == .selfdistill ? [1, 2] : []
     return r
 }
 
