@@ -6,10 +6,13 @@ public final class DICOMFile: @unchecked Sendable {
     public let meta: DataSet
     public let dataSet: DataSet
     public let transferSyntax: TransferSyntax
+    /// The mapped file, kept so that a caller can hash the bytes it decoded (`withFileBytes`).
+    private let fileStorage: ByteStorage
 
     public init(path: String) throws {
         self.path = path
         let storage = try ByteStorage.map(path: path)
+        fileStorage = storage
         let bytes = storage.buffer
         var r = ByteReader(bytes, file: path)
         if bytes.count >= 132, bytes[128] == 0x44, bytes[129] == 0x49, bytes[130] == 0x43, bytes[131] == 0x4D {
@@ -51,6 +54,12 @@ public final class DICOMFile: @unchecked Sendable {
 
     /// The image attributes, validated.
     public func header() throws -> ImageHeader { try ImageHeader(self) }
+
+    /// The whole file's bytes as mapped: a stage that was promised the file's SHA-256 checks it here, on the
+    /// pages it reads anyway, instead of reading the file a second time.
+    public func withFileBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(fileStorage.buffer)
+    }
 }
 
 /// A lookup table from a Modality LUT or VOI LUT Sequence item.

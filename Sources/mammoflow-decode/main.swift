@@ -1,16 +1,14 @@
 // mammoflow-decode: a dataset in RSNA's layout (from `synth` or `ingest`) to image shards.
 //
-// params:
-//   values: window16 (default) | window8 | stored | minmax8   how stored values become samples (DICOM.OutputValues):
-//           window16/window8 apply the Modality LUT, the VOI window or LUT and invert MONOCHROME1 (bright = dense);
-//           stored keeps the stored values; minmax8 is the RSNA study's per-image min-max to 8 bits, no window.
-//   reduce: 0 (default) | N    1/2^N of each side: JPEG 2000 skips the finer wavelet levels, other encodings
-//           are area-averaged after decoding. Recorded as metadata `reduce` for downscale.
-//   voi:    0 (default)        which window (or VOI LUT) of the file to use when it has several.
+// params: declared below (`mammoflow params decode`). values: window16/window8 apply the Modality LUT, the VOI
+// window or LUT and invert MONOCHROME1 (bright = dense); stored keeps the stored values; minmax8 is the RSNA
+// study's per-image min-max to 8 bits, no window. reduce N: JPEG 2000 skips the finer wavelet levels, other
+// encodings are area-averaged after decoding; recorded as metadata `reduce` for downscale.
 // Input: train.csv (else test.csv) and train_images/ (test_images/) <patient_id>/<image_id>.dcm.
 // Output: one record per image, key "<patient_id>/<image_id>", metadata = the table row (typed) + `dicom`
 // header facts + `source` {path, sha256} + `values` + `reduce`. Rejects: unreadable, truncated, unsupported
-// encoding, corrupt pixels, constant image, table row without a file, file without a row.
+// encoding, corrupt pixels, constant image, table row without a file, file without a row. A file whose
+// SHA-256 is not the one its input listed fails the job (InputIntegrityError).
 import DICOM
 import Foundation
 import Shards
@@ -67,20 +65,29 @@ func pairRowsWithFiles(rows: [String: JSONValue], files: [ArtifactFile], folder:
 enum Outcome {
     case image(payload: [UInt8], metadata: JSONValue, sampleSize: Int)
     case reject(file: String?, reason: String)
+    case fail(InputIntegrityError)
 }
 
-runStage("decode") { context in
+/// Checks that the bytes decode reads are the ones its input listed (ingest hashed each source file, synth
+/// each file it wrote): a file that differs fails the job rather than yield a record of other bytes.
+func checkPromisedHash(_ actual: String, of file: ArtifactFile, at path: String) throws {
+    guard actual == file.sha256 else {
+        throw InputIntegrityError(file: path, reason: "SHA-256 is \(actual), its input's manifest says \(file.sha256)")
+    }
+}
+
+let params = [
+    ParamSpec("values", .string, default: "window16", choices: OutputValues.allCases.map(\.rawValue),
+              help: "how stored values become samples (DICOM.OutputValues)"),
+    ParamSpec("reduce", .int, default: 0, minimum: 0, maximum: 8, help: "decode at 1/2^N of each side"),
+    ParamSpec("voi", .int, default: 0, minimum: 0, help: "which window (or VOI LUT) of a file to use when it has several"),
+]
+
+runStage("decode", params: params) { context in
     let p = context.params
-    let known: Set<String> = ["values", "reduce", "voi"]
-    if let unknown = p.values.objectValue?.keys.filter({ !known.contains($0) }).sorted(), !unknown.isEmpty {
-        throw StageError(stage: context.stage, reason: "unknown params \(unknown.joined(separator: ", ")) (known: values, reduce, voi)")
-    }
-    let values = OutputValues(rawValue: try p.choice("values", OutputValues.allCases.map(\.rawValue), default: "window16"))!
-    let reduce = try p.int("reduce", default: 0)
-    let voi = try p.int("voi", default: 0)
-    guard (0...8).contains(reduce), voi >= 0 else {
-        throw StageError(stage: context.stage, reason: "params: reduce must be 0-8 and voi >= 0")
-    }
+    let values = OutputValues(rawValue: try p.string("values"))!
+    let reduce = try p.int("reduce")
+    let voi = try p.int("voi")
 
     let (_, input) = try context.soleInput()
     let (tableName, folder): (String, String) =
@@ -105,7 +112,14 @@ runStage("decode") { context in
         guard let file = job.file else { return .reject(file: nil, reason: "table row without a file under \(folder)/") }
         guard let row = job.row else { return .reject(file: file.path, reason: "file without a row in \(tableName)") }
         do {
-            let dicom = try DICOMFile(path: try context.location(of: file))
+            let path = try context.location(of: file)
+            let dicom: DICOMFile
+            do { dicom = try DICOMFile(path: path) } catch {
+                // An unreadable file is a reject only if it is the file that was listed.
+                try checkPromisedHash(try Digest.sha256Hex(file: path), of: file, at: path)
+                throw error
+            }
+            try checkPromisedHash(dicom.withFileBytes { Digest.hex(Digest.sha256($0)) }, of: file, at: path)
             let header = try dicom.header()
             let pixels = try dicom.decodeFrame(reduce: reduce, threads: codecThreads)
             let (low, high) = pixels.storedRange()
@@ -121,6 +135,8 @@ runStage("decode") { context in
                 "reduce": .int(Int64(reduce)),
             ])
             return .image(payload: payload.encode(), metadata: metadata, sampleSize: payload.bytesPerSample)
+        } catch let error as InputIntegrityError {
+            return .fail(error)
         } catch let error as DICOMError {
             return .reject(file: file.path, reason: "\(error.kind.rawValue): \(error.reason)")
         } catch {
@@ -133,6 +149,8 @@ runStage("decode") { context in
             written += 1
         case .reject(let file, let reason):
             context.reject(key: jobs[i].key, file: file, reason: reason)
+        case .fail(let error):
+            throw error
         }
         context.progress(done: i + 1, total: jobs.count)
     })

@@ -82,11 +82,12 @@ func tableImages(_ path: String, stage: String) throws -> [(patient: String, ima
     return table.rows.map { (trimmed($0[p]), trimmed($0[i])) }
 }
 
-runStage("ingest") { context in
-    let root = try context.params.string("path", default: "")
-    guard !root.isEmpty else {
-        throw StageError(stage: context.stage, reason: "param 'path' is required: the dataset folder (e.g. --set \(context.stage).path=/data/rsna)")
-    }
+let params = [
+    ParamSpec("path", .string, help: "the dataset folder, in RSNA's layout (e.g. --set ingest.path=/data/rsna)"),
+]
+
+runStage("ingest", params: params) { context in
+    let root = try context.params.string("path")
     let dir = URL(fileURLWithPath: root).standardizedFileURL.path
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {

@@ -1,5 +1,5 @@
 // The score stage: out-of-fold predictions against the cohort's labels.
-// params: { bootstrap: 1000, seed: 0 }
+// params: declared below (`mammoflow params score`).
 // inputs: artifacts listing predictions.csv (format: Validation's ScoringInput), train.csv (synth or
 // ingest) and optionally folds.csv (when the predictions carry no fold column), whatever the stages' names.
 // output: metrics.json and ROC, PR and calibration plots; prediction rows that cannot be scored are rejects.
@@ -7,9 +7,14 @@ import Shards
 import Stages
 import Validation
 
-runStage("score") { context in
-    let replicates = try context.params.int("bootstrap", default: 1000)
-    let seed = UInt64(bitPattern: Int64(try context.params.int("seed", default: 0)))
+let params = [
+    ParamSpec("bootstrap", .int, default: 1000, minimum: 0, help: "bootstrap replicates for the confidence intervals"),
+    ParamSpec("seed", .int, default: 0, help: "bootstrap seed"),
+]
+
+runStage("score", params: params) { context in
+    let replicates = try context.params.int("bootstrap")
+    let seed = UInt64(bitPattern: Int64(try context.params.int("seed")))
     func table(_ name: String) throws -> CSVTable {
         try CSVTable(contentsOf: context.location(of: tableFile(named: name, in: context)))
     }

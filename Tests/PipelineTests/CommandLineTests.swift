@@ -146,6 +146,20 @@ struct CLIWorkspace {
     #expect(touched.output.contains("source file \(data)/train.csv changed"), "\(touched.output)")
 }
 
+@Test func gcKeepsRunsMadeWithSetAndSurvivesAPipelineThatDoesNotParse() throws {
+    let ws = try CLIWorkspace()
+    try write("\(ws.root)/pipelines/good.yaml", "stages:\n  a: { run: ../stages/shell-stage, params: { n: 1 } }\n")
+    try write("\(ws.root)/pipelines/broken.yaml", "stages:\n  a: { run: [unclosed\n")
+    #expect(try ws.run(["run", "pipelines/good.yaml", "--set", "a.n=7"]).status == 0)
+
+    let gc = try ws.run(["gc", "--apply"])
+    #expect(gc.status == 0, "\(gc.output)")
+    #expect(gc.output.contains("warning: ") && gc.output.contains("broken.yaml"), "\(gc.output)")
+    #expect(gc.output.contains("deleted 0 runs and 0 objects"), "\(gc.output)")
+    let status = try ws.run(["status", "pipelines/good.yaml", "--set", "a.n=7"])
+    #expect(status.output.hasPrefix("fresh  a"), "\(status.output)")
+}
+
 @Test func everyCommandHasHelp() throws {
     let ws = try CLIWorkspace()
     let top = try ws.run(["--help"])

@@ -202,6 +202,22 @@ stages:
     #expect(ws.store.verify().corrupt.isEmpty)
 }
 
+@Test func aForcedRerunReplacesADamagedObjectWithTheGoodBytes() throws {
+    let ws = try Workspace()
+    try write("\(ws.root)/p.yaml", chain)
+    try ws.run("p.yaml", executor: FakeExecutor())
+    guard case .fresh(let artifact, _) = try ws.engine("p.yaml").states()[1].state else { return }
+    let id = artifact.files[0].sha256
+    chmod(ws.store.objectPath(id), 0o644)
+    try write(ws.store.objectPath(id), "rot")
+
+    // The rerun makes the same bytes, so the same object id: it must not keep the damaged copy.
+    let report = try ws.run("p.yaml", executor: FakeExecutor(), options: RunOptions(jobs: 2, cores: 2, force: ["b"]))
+    #expect(report.succeeded)
+    #expect(try Digest.sha256Hex(file: ws.store.objectPath(id)) == id)
+    #expect(ws.store.verify().corrupt.isEmpty)
+}
+
 @Test func gcListsAndDeletesOnlyWhatNoCurrentRunReferences() throws {
     let ws = try Workspace()
     try write("\(ws.root)/p.yaml", chain)
@@ -216,6 +232,23 @@ stages:
     _ = ws.store.collectGarbage(live: live, apply: true)
     #expect(ws.store.allObjects().count == 4)
     #expect(try ws.engine("p.yaml").states().allSatisfy { $0.state.isFresh })
+}
+
+@Test func gcKeepsTheRunsEachPipelineWasLastRunWithOverridesIncluded() throws {
+    let ws = try Workspace()
+    try write("\(ws.root)/p.yaml", chain)
+    try ws.run("p.yaml", sets: ["a.n=2"], executor: FakeExecutor())
+    // The file as written was never run, so none of its units is fresh: only the last runs keep the work.
+    #expect(try ws.engine("p.yaml").liveRunKeys().isEmpty)
+    #expect(ws.store.lastRunKeys() == Set(ws.store.allRunKeys()))
+    let kept = ws.store.collectGarbage(live: ws.store.lastRunKeys(), apply: true)
+    #expect(kept.runs.isEmpty && kept.objects.isEmpty)
+    #expect(try ws.engine("p.yaml", sets: ["a.n=2"]).states().allSatisfy { $0.state.isFresh })
+
+    // Run as written: those are now the last runs, and the a.n=2 runs are garbage.
+    try ws.run("p.yaml", executor: FakeExecutor())
+    #expect(ws.store.lastRunKeys() == (try ws.engine("p.yaml").liveRunKeys()))
+    #expect(ws.store.collectGarbage(live: ws.store.lastRunKeys(), apply: false).runs.count == 4)
 }
 
 @Test func progressLinesAreParsedAndOthersIgnored() {
