@@ -65,7 +65,8 @@ func pairRowsWithFiles(rows: [String: JSONValue], files: [ArtifactFile], folder:
 enum Outcome {
     case image(payload: [UInt8], metadata: JSONValue, sampleSize: Int)
     case reject(file: String?, reason: String)
-    case fail(InputIntegrityError)
+    /// The job cannot go on: an input that fails its integrity check, a param that does not fit a file.
+    case fail(Error)
 }
 
 /// Checks that the bytes decode reads are the ones its input listed (ingest hashed each source file, synth
@@ -121,6 +122,11 @@ runStage("decode", params: params) { context in
             }
             try checkPromisedHash(dicom.withFileBytes { Digest.hex(Digest.sha256($0)) }, of: file, at: path)
             let header = try dicom.header()
+            // Past a file's last window the renderer would quietly use the last: the user asked for another.
+            let windows = header.voiLUTs.isEmpty ? header.windows.count : header.voiLUTs.count
+            if voi > 0 && voi >= windows && values != .stored && values != .minmax8 {
+                return .fail(StageError(stage: context.stage, reason: "param voi=\(voi), but \(file.path) has \(windows) window\(windows == 1 ? "" : "s") (voi 0\(windows > 1 ? "-\(windows - 1)" : ""))"))
+            }
             let pixels = try dicom.decodeFrame(reduce: reduce, threads: codecThreads)
             let (low, high) = pixels.storedRange()
             guard low != high else {

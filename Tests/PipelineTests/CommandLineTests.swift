@@ -160,6 +160,63 @@ struct CLIWorkspace {
     #expect(status.output.hasPrefix("fresh  a"), "\(status.output)")
 }
 
+/// A two-patient synthetic cohort decoded: real stage executables, a few seconds.
+private let smallCohort = """
+stages:
+  synth:  { run: mammoflow-synth, params: { patients: 2, scale: 0.05 } }
+  decode: { run: mammoflow-decode, deps: [synth] }
+"""
+
+@Test func aDamagedInputObjectFailsTheJobUntilVerifyQuarantinesItAndRunRebuildsIt() throws {
+    let ws = try CLIWorkspace()
+    try write("\(ws.root)/small.yaml", smallCohort)
+    #expect(try ws.run(["run", "small.yaml"]).status == 0)
+    let synth = try JSONValue.parse(try ws.run(["show", "synth", "small.yaml", "--json"]).output)
+    let image = try #require(synth["files"]?.arrayValue?.first { $0["path"]?.stringValue?.hasSuffix(".dcm") == true })
+    let object = Store(root: "\(ws.root)/cache").objectPath(try #require(image["sha256"]?.stringValue))
+    chmod(object, 0o644)
+    var bytes = try readFile(object)
+    bytes[bytes.count / 2] ^= 0x01
+    try Data(bytes).write(to: URL(fileURLWithPath: object))
+
+    let failed = try ws.run(["run", "small.yaml", "--force", "decode"])
+    #expect(failed.status == 1)
+    #expect(failed.output.contains("input \(object) failed its integrity check") && failed.output.contains("mammoflow verify"), "\(failed.output)")
+    #expect(try ws.run(["verify"]).output.contains("stale now: synth"))
+    #expect(try ws.run(["run", "small.yaml"]).status == 0)
+    let status = try ws.run(["status", "small.yaml"]).output
+    #expect(status.contains("fresh  synth") && status.contains("fresh  decode  8 records"), "\(status)")
+}
+
+@Test func paramsAreCheckedAgainstTheStagesDeclarationsBeforeAnythingRuns() throws {
+    let ws = try CLIWorkspace()
+    try write("\(ws.root)/small.yaml", smallCohort)
+    let misspelt = try ws.run(["run", "small.yaml", "--set", "synth.patient=20"])
+    #expect(misspelt.status == 1)
+    #expect(misspelt.output.contains("stage 'synth', field 'params': unknown param 'patient'; did you mean 'patients'?"), "\(misspelt.output)")
+    #expect(try ws.run(["run", "small.yaml", "--set", "synth.patients="]).output.contains("param 'patients' is empty"))
+    #expect(try ws.run(["status", "small.yaml", "--set", "decode.reduce=9"]).output.contains("param 'reduce' must be a whole number from 0 to 8"))
+    #expect(ws.runsLog.isEmpty && !FileManager.default.fileExists(atPath: "\(ws.root)/cache/runs"), "nothing ran")
+
+    let listed = try ws.run(["params", "synth", "small.yaml", "--set", "synth.patient=20"])
+    #expect(listed.status == 1 && listed.output.contains("patients    a whole number >= 1; default 200"), "\(listed.output)")
+    // A param equal to its declared default leaves the key as it is: nothing reruns.
+    #expect(try ws.run(["run", "small.yaml"]).status == 0)
+    let same = try ws.run(["run", "small.yaml", "--set", "decode.voi=0", "--set", "decode.values=window16"])
+    #expect(same.output.contains("ran 0, fresh 2"), "\(same.output)")
+    // A window a file does not have fails decode rather than quietly using another.
+    let voi = try ws.run(["run", "small.yaml", "--set", "decode.voi=3"])
+    #expect(voi.status == 1 && voi.output.contains("param voi=3, but train_images/"), "\(voi.output)")
+}
+
+@Test func aStageThatDeclaresNothingIsNotCheckedNorAskedToDescribeItself() throws {
+    let ws = try CLIWorkspace()
+    // The shell stage appends to runs.log whenever it runs: it must not be run at planning.
+    let result = try ws.run(["run", "p.yaml", "--set", "a.anything=1", "--set", "b.hold=false"])
+    #expect(result.status == 0, "\(result.output)")
+    #expect(ws.runsLog == ["a", "b", "c"])
+}
+
 @Test func everyCommandHasHelp() throws {
     let ws = try CLIWorkspace()
     let top = try ws.run(["--help"])
