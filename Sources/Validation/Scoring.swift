@@ -139,6 +139,19 @@ public struct ScoreReport: Codable, Equatable, Sendable {
     public var breakdown: [String: [String: LevelScores]]
     public var bootstrap: BootstrapSettings
     public var notes: [String]
+    /// How many of the cohort table's images were scored (set by `ScoreRun`): two reports that covered
+    /// different images are not comparable.
+    public var coverage: Coverage?
+}
+
+public struct Coverage: Codable, Equatable, Sendable {
+    public var imagesScored: Int
+    public var imagesInTable: Int
+    public init(imagesScored: Int, imagesInTable: Int) {
+        self.imagesScored = imagesScored
+        self.imagesInTable = imagesInTable
+    }
+    public var isComplete: Bool { imagesScored == imagesInTable }
 }
 
 public struct BootstrapSettings: Codable, Equatable, Sendable {

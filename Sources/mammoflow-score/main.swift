@@ -10,6 +10,7 @@ import Validation
 let params = [
     ParamSpec("bootstrap", .int, default: 1000, minimum: 0, help: "bootstrap replicates for the confidence intervals"),
     ParamSpec("seed", .int, default: 0, help: "bootstrap seed"),
+    ParamSpec("allow_partial", .bool, default: false, help: "score predictions that cover only some of the table's images"),
 ]
 
 runStage("score", params: params) { context in
@@ -20,10 +21,14 @@ runStage("score", params: params) { context in
     }
     let folds = try optionalTableFile(named: "folds.csv", in: context).map { try CSVTable(contentsOf: context.location(of: $0)) }
     let predictions = try table("predictions.csv")
-    let run = try ScoreRun(predictions: predictions, table: table("train.csv"), folds: folds, replicates: replicates, seed: seed)
+    let run = try ScoreRun(predictions: predictions, table: table("train.csv"), folds: folds, replicates: replicates, seed: seed,
+                           allowPartial: try context.params.bool("allow_partial"))
     for reject in run.rejects { context.reject(key: reject.key, file: "predictions.csv line \(reject.line)", reason: reject.reason) }
     try run.write(metricsPath: "\(context.outputDirectory)/metrics.json")
     context.log(run.summary)
     let headline = try Headline.values(of: run.report)
-    try context.finish(records: run.images.count, summary: .object(headline.mapValues { $0.map(JSONValue.double) ?? .null }))
+    var summary = headline.mapValues { $0.map(JSONValue.double) ?? .null }
+    summary["images_scored"] = .int(Int64(run.images.count))
+    summary["images_in_table"] = .int(Int64(run.report.coverage?.imagesInTable ?? 0))
+    try context.finish(records: run.images.count, summary: .object(summary))
 }
