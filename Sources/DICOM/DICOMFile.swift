@@ -19,6 +19,8 @@ public final class DICOMFile: @unchecked Sendable {
             r.offset = 132  // "DICM" after the 128-byte preamble
         } else if bytes.count >= 4, bytes[0] == 0x44, bytes[1] == 0x49, bytes[2] == 0x43, bytes[3] == 0x4D {
             r.offset = 4  // "DICM" without a preamble
+        } else if !Self.startsLikeADataSet(bytes) {
+            throw DICOMError(file: path, kind: .malformed, reason: "not a DICOM file: no \"DICM\" marker at byte 128, and it does not start with a data set")
         }
         let parser = DataSetParser(storage: storage, file: path)
         meta = try parser.parseDataSet(&r, end: nil, explicit: true, depth: 0, topLevel: true, onlyGroup: 0x0002)
@@ -50,6 +52,17 @@ public final class DICOMFile: @unchecked Sendable {
             let explicit = syntax.explicitVR && (syntax.bigEndian || hasVR)
             dataSet = try parser.parseDataSet(&r, end: nil, explicit: explicit, depth: 0, topLevel: true)
         }
+    }
+
+    /// Whether a file without the "DICM" marker may still be a bare data set: its first tag has an even group
+    /// below 0x0100 (the meta and header groups a data set starts with), in either byte order.
+    static func startsLikeADataSet(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count >= 8 else { return false }
+        let first = UInt16(bytes[0]), second = UInt16(bytes[1])
+        let little: UInt16 = first | (second << 8)
+        let big: UInt16 = (first << 8) | second
+        let plausible: (UInt16) -> Bool = { $0 % 2 == 0 && $0 > 0 && $0 < 0x0100 }
+        return plausible(little) || plausible(big)
     }
 
     /// The image attributes, validated.

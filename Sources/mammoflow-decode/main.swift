@@ -33,8 +33,9 @@ func typedCell(_ text: String) -> JSONValue {
     return .string(t)
 }
 
-/// The rows of an RSNA table, keyed "<patient_id>/<image_id>", each as an object of typed cells.
-func readTable(_ path: String, name: String, stage: String) throws -> [String: JSONValue] {
+/// The rows of an RSNA table, keyed "<patient_id>/<image_id>", each as an object of typed cells, and the
+/// keys of rows with a value outside its column's kind (`CohortRows`), with the reason.
+func readTable(_ path: String, name: String, stage: String) throws -> (rows: [String: JSONValue], bad: [String: String]) {
     let table: CSVTable
     do { table = try CSVTable(contentsOf: path) } catch {
         throw StageError(stage: stage, reason: "\(name): \(error)")
@@ -42,13 +43,18 @@ func readTable(_ path: String, name: String, stage: String) throws -> [String: J
     guard let p = table.header.firstIndex(of: "patient_id"), let i = table.header.firstIndex(of: "image_id") else {
         throw StageError(stage: stage, reason: "\(name) has no patient_id and image_id columns")
     }
-    var rows: [String: JSONValue] = [:]
-    for cells in table.rows {
+    var rows: [String: JSONValue] = [:], bad: [String: String] = [:]
+    for (r, cells) in table.rows.enumerated() {
+        let key = "\(cells[p].trimmingBlanks)/\(cells[i].trimmingBlanks)"
+        if let problem = CohortRows.problem(ofRow: r, in: table) {
+            bad[key] = problem
+            continue
+        }
         var object: [String: JSONValue] = [:]
         for (column, cell) in zip(table.header, cells) { object[column] = typedCell(cell) }
-        rows["\(cells[p].trimmingCharacters(in: .whitespaces))/\(cells[i].trimmingCharacters(in: .whitespaces))"] = .object(object)
+        rows[key] = .object(object)
     }
-    return rows
+    return (rows, bad)
 }
 
 /// Matches table rows with image files; keys in ascending order (shards need it).
@@ -96,8 +102,16 @@ runStage("decode", params: params) { context in
     guard let table = input.file(tableName) else {
         throw StageError(stage: context.stage, reason: "the input has neither train.csv nor test.csv")
     }
-    let rows = try readTable(try context.location(of: table), name: tableName, stage: context.stage)
+    let (rows, badRows) = try readTable(try context.location(of: table), name: tableName, stage: context.stage)
+    // What the input already rejected (ingest: a missing or unreadable file, a bad row) is reported there, once.
+    let rejectedUpstream = Set(input.rejects.map(\.key))
+    var rejected = 0
+    for (key, problem) in badRows.sorted(by: { $0.key < $1.key }) where !rejectedUpstream.contains(key) {
+        context.reject(key: key, file: table.source ?? table.path, reason: problem)
+        rejected += 1
+    }
     var jobs = pairRowsWithFiles(rows: rows, files: input.files, folder: folder)
+        .filter { !rejectedUpstream.contains($0.key) && badRows[$0.key] == nil }
     if let slice = context.job.slice {
         jobs = jobs.enumerated().filter { slice.contains(position: $0.offset) }.map(\.element)
     }
@@ -155,6 +169,7 @@ runStage("decode", params: params) { context in
             written += 1
         case .reject(let file, let reason):
             context.reject(key: jobs[i].key, file: file, reason: reason)
+            rejected += 1
         case .fail(let error):
             throw error
         }
@@ -164,7 +179,7 @@ runStage("decode", params: params) { context in
     let seconds = Date().timeIntervalSince(started)
     context.log("decoded \(written) of \(jobs.count) images in \(String(format: "%.1f", seconds)) s with \(workers) workers")
     try context.finish(records: written, summary: [
-        "images": .int(Int64(written)), "rejects": .int(Int64(jobs.count - written)),
+        "images": .int(Int64(written)), "rejects": .int(Int64(rejected)),
         "values": .string(values.rawValue), "reduce": .int(Int64(reduce)),
     ])
 }

@@ -17,7 +17,13 @@ runStage("folds", params: params) { context in
     let k = try context.params.int("k")
     let method = FoldMethod(rawValue: try context.params.string("method"))!
     let seed = try context.params.optional("seed").map { UInt64(bitPattern: Int64($0.intValue ?? 0)) }
-    let table = try CSVTable(contentsOf: try context.location(of: try tableFile(named: "train.csv", in: context)))
+    // Rows the input rejected (ingest: a bad value, a missing file) are not the cohort's.
+    let rejected = Set(context.job.inputs.values.flatMap { $0.rejects.map(\.key) })
+    var table = try CSVTable(contentsOf: try context.location(of: try tableFile(named: "train.csv", in: context)))
+    if !rejected.isEmpty {
+        let keys = try ScoringInput.keys(of: table)
+        table = table.filter { !rejected.contains(keys[$0]) }
+    }
     let folds: FoldTable
     do { folds = try FoldTable(table: table, method: method, k: k, seed: seed) } catch let error as FoldError {
         throw StageError(stage: context.stage, reason: "\(table.file): \(error)")

@@ -11,6 +11,7 @@ struct VerifyCommand: ParsableCommand {
     @OptionGroup var cacheOptions: CacheOptions
 
     func run() throws {
+        try cacheOptions.requireExisting(for: "verify")
         let lock = try cacheOptions.lock(command: "mammoflow verify")
         defer { lock.release() }
         let display = ProgressDisplay()
@@ -40,6 +41,7 @@ struct GCCommand: ParsableCommand {
 
     func run() throws {
         let files = pipelines.isEmpty ? Self.defaultPipelines() : pipelines
+        try cacheOptions.requireExisting(for: "collect")
         let lock = try cacheOptions.lock(command: "mammoflow gc")
         defer { lock.release() }
         let store = cacheOptions.store

@@ -123,7 +123,7 @@ struct CLIWorkspace {
     #expect(json["files"]?.arrayValue?.compactMap { $0["path"]?.stringValue } ==
             ["train.csv", "train_images/10006/1459541791.dcm", "train_images/10006/462822612.dcm"])
     #expect(json["files"]?.arrayValue?[1]["sha256"]?.stringValue == Digest.sha256Hex("dicom 2"))
-    #expect(json["rejects"]?.arrayValue?.first?["key"] == "220375232")
+    #expect(json["rejects"]?.arrayValue?.first?["key"] == "10011/220375232")
     #expect(json["records"] == 2)
     // Nothing of the dataset was copied into the store.
     #expect(Store(root: "\(ws.root)/cache").allObjects().isEmpty)
@@ -215,6 +215,65 @@ stages:
     let result = try ws.run(["run", "p.yaml", "--set", "a.anything=1", "--set", "b.hold=false"])
     #expect(result.status == 0, "\(result.output)")
     #expect(ws.runsLog == ["a", "b", "c"])
+}
+
+@Test func rejectsAreCountedOnceUnderOneKeyAndListedWhereRunSays() throws {
+    let ws = try CLIWorkspace()
+    let data = "\(ws.root)/data"
+    #expect(try shell(ws.mammoflow, ["synth", "--out", data, "--patients", "3", "--scale", "0.05"]).status == 0)
+    // Row 1: cancer=maybe, row 2: age=sixty, row 3: its file missing.
+    // RSNA's tables end their lines with CR LF (one Character in Swift), as synth writes them.
+    var lines = try String(contentsOfFile: "\(data)/train.csv", encoding: .utf8).split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    let header = lines[0]
+    lines[1][header.firstIndex(of: "cancer")!] = "maybe"
+    lines[2][header.firstIndex(of: "age")!] = "sixty"
+    try write("\(data)/train.csv", lines.map { $0.joined(separator: ",") }.joined(separator: "\r\n") + "\r\n")
+    let key = { (row: [String]) in "\(row[header.firstIndex(of: "patient_id")!])/\(row[header.firstIndex(of: "image_id")!])" }
+    try FileManager.default.removeItem(atPath: "\(data)/train_images/\(key(lines[3])).dcm")
+    try write("\(ws.root)/ing.yaml", """
+    stages:
+      ingest: { run: mammoflow-ingest, params: { path: "" } }
+      decode: { run: mammoflow-decode, deps: [ingest] }
+      folds:  { run: mammoflow-folds, deps: [ingest], params: { k: 2 } }
+    """)
+
+    let run = try ws.run(["run", "ing.yaml", "--set", "ingest.path=\(data)"])
+    #expect(run.status == 0, "\(run.output)")
+    #expect(run.output.contains("ingest: 3 rejects; list: mammoflow show ingest ing.yaml --set ingest.path=\(data) --cache \(ws.root)/cache --rejects"), "\(run.output)")
+    #expect(!run.output.contains("decode: "), "decode adds no reject of its own: \(run.output)")
+    let listed = try ws.run(["show", "decode", "ing.yaml", "--set", "ingest.path=\(data)", "--rejects"]).output
+        .split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+    #expect(listed.map { $0[0] } == [key(lines[1]), key(lines[2]), key(lines[3])], "\(listed)")
+    #expect(listed[0][2].hasSuffix("train.csv line 2: column cancer: \"maybe\" is not 0 or 1"))
+    #expect(listed[1][2].hasSuffix("train.csv line 3: column age: \"sixty\" is not a number of years or empty"))
+    #expect(listed[2][2] == "listed in train.csv but missing")
+    let status = try ws.run(["status", "ing.yaml", "--set", "ingest.path=\(data)"]).output
+    let images = lines.count - 1
+    #expect(status.contains("fresh  decode  \(images - 3) records, 1 files, 3 rejects"), "\(status)")
+    #expect(status.contains("fresh  folds   \(images - 3) records"), "the bad rows do not reach folds: \(status)")
+}
+
+@Test func commandsOnACacheThatDoesNotExistSaySoAndCreateNothing() throws {
+    let ws = try CLIWorkspace()
+    let missing = "\(ws.root)/no-such-cache"
+    let verify = try shell(ws.mammoflow, ["verify", "--cache", missing], cwd: ws.root)
+    #expect(verify.status == 1 && verify.output.contains("there is no cache at \(missing)"), "\(verify.output)")
+    for command in [["status", "p.yaml"], ["dag", "p.yaml"]] {
+        let result = try shell(ws.mammoflow, command + ["--cache", missing], cwd: ws.root)
+        #expect(result.output.contains("note: there is no cache at \(missing)"), "\(result.output)")
+    }
+    #expect(!FileManager.default.fileExists(atPath: missing))
+}
+
+@Test func hintsKeepTheUsersSetAndCacheAndAStageWithoutTheExecuteBitIsNamed() throws {
+    let ws = try CLIWorkspace()
+    let show = try ws.run(["show", "b", "p.yaml", "--set", "a.n=2"])
+    #expect(show.output.contains("mammoflow run p.yaml --set a.n=2 --cache \(ws.root)/cache --until b"), "\(show.output)")
+    try write("\(ws.root)/stages/plain", "#!/bin/sh\n")
+    try write("\(ws.root)/q.yaml", "stages:\n  a: { run: ./stages/plain }\n")
+    let status = try ws.run(["status", "q.yaml"])
+    #expect(status.status == 1)
+    #expect(status.output.contains("\(ws.root)/stages/plain exists but is not executable"), "\(status.output)")
 }
 
 @Test func everyCommandHasHelp() throws {
