@@ -7,7 +7,8 @@ import Shards
 /// The params stage executables declare (`STAGE --describe-params`, docs/stage-contract.md), asked once per
 /// executable hash and remembered in `cache/state/params/<sha256>.json`. Only an executable whose bytes hold
 /// the contract string is asked, so a stage that does not know the flag is never run with it; such a stage
-/// declares nothing and its params are not checked.
+/// declares nothing and its params are not checked. Every Swift stage holds the string (it is in the library);
+/// one built without declarations answers with a non-zero exit status, which also means "declares nothing".
 public struct ParamDescriptions {
     /// Where descriptions are remembered; nil to remember nothing (a cache that does not exist yet).
     let folder: String?
@@ -43,9 +44,7 @@ public struct ParamDescriptions {
         try process.run()
         let bytes = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw FileError(path: executable, reason: "--describe-params exited with status \(process.terminationStatus)")
-        }
+        guard process.terminationStatus == 0 else { return nil }
         do { return try StageParamsDescription(json: JSONValue.parse(Array(bytes))) } catch {
             throw FileError(path: executable, reason: "--describe-params: \(error)")
         }
