@@ -253,7 +253,10 @@ public struct StageParams {
     public func double(_ name: String) throws -> Double { try double(name, default: required(name).doubleValue ?? 0) }
     public func string(_ name: String) throws -> String { try string(name, default: required(name).stringValue ?? "") }
     public func bool(_ name: String) throws -> Bool { try bool(name, default: required(name).boolValue ?? false) }
-    public func strings(_ name: String) throws -> [String] { try strings(name, default: required(name).arrayValue?.compactMap(\.stringValue) ?? []) }
+    public func strings(_ name: String) throws -> [String] {
+        let fallback = try required(name)
+        return try strings(name, default: fallback.stringValue.map { [$0] } ?? fallback.arrayValue?.compactMap(\.stringValue) ?? [])
+    }
     /// A declared optional param without a default: nil when left out.
     public func optional(_ name: String) throws -> JSONValue? { try declaredValue(name) }
 
@@ -288,15 +291,6 @@ public struct StageParams {
         guard let v = value(name) else { return fallback }
         guard let b = v.boolValue else { throw missingOrWrong(name, "true or false", v) }
         return b
-    }
-
-    /// One of a fixed set of words, e.g. `voi: window|none`.
-    public func choice(_ name: String, _ options: [String], default fallback: String) throws -> String {
-        let s = try string(name, default: fallback)
-        guard options.contains(s) else {
-            throw StageError(stage: stage, reason: "param '\(name)' must be one of \(options.joined(separator: ", ")), found \"\(s)\"")
-        }
-        return s
     }
 
     public func strings(_ name: String, default fallback: [String]) throws -> [String] {
