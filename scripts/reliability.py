@@ -71,10 +71,13 @@ def kill_campaign(bin_dir, work, kills, patients, rng):
             process.wait()
         rerun = mammoflow(bin_dir, ["run", "p.yaml", "--cache", cache], work, check=False)
         verify = mammoflow(bin_dir, ["verify", "--cache", cache], work, check=False)
-        got = artifacts(bin_dir, work, "p.yaml", cache) if rerun.returncode == 0 else None
+        try:
+            got = artifacts(bin_dir, work, "p.yaml", cache) if rerun.returncode == 0 else None
+        except RuntimeError as error:  # a stage still stale after the rerun
+            got = str(error)
         if rerun.returncode != 0 or verify.returncode != 0 or got != reference:
             failures.append(f"trial {trial} (killed at {moment:.2f} s): rerun {rerun.returncode}, verify {verify.returncode}, "
-                            f"equal {got == reference}\n{rerun.stderr[-2000:]}")
+                            f"equal {got == reference}\n{rerun.stderr[-2000:]}{got if isinstance(got, str) else ''}")
         shutil.rmtree(os.path.join(work, cache), ignore_errors=True)
     print(f"kill -9: {kills} runs killed at random moments of a {full:.1f} s run; {kills - len(failures)} reran to "
           f"the uninterrupted run's artifacts with a clean verify")

@@ -36,6 +36,13 @@ public struct InputIntegrityError: Error, CustomStringConvertible {
         return "input \(file) failed its integrity check: \(reason); \(remedy)"
     }
 
+    /// Throws unless `actual`, the SHA-256 of the bytes read at `path`, is the one `file`'s manifest lists.
+    public static func check(sha256 actual: String, of file: ArtifactFile, at path: String) throws {
+        guard actual == file.sha256 else {
+            throw InputIntegrityError(file: path, reason: "SHA-256 is \(actual), its input's manifest says \(file.sha256)")
+        }
+    }
+
     /// Runs `body`, turning a shard reader's error about `path` into an integrity failure of that file.
     static func checking<T>(_ path: String, _ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as ShardError {
@@ -103,6 +110,15 @@ public final class StageContext {
             throw StageError(stage: stage, reason: "input file \(file.path) has no location in the job")
         }
         return path
+    }
+
+    /// An input file's bytes (a table, a model), checked against the SHA-256 its manifest lists: a damaged
+    /// table would otherwise parse into wrong rows without a word.
+    public func verifiedContents(of file: ArtifactFile) throws -> [UInt8] {
+        let path = try location(of: file)
+        let bytes = try readFile(path)
+        try InputIntegrityError.check(sha256: Digest.sha256Hex(bytes), of: file, at: path)
+        return bytes
     }
 
     /// The shards of an input artifact, opened, in key order. A shard that cannot be opened was damaged after

@@ -35,9 +35,9 @@ func typedCell(_ text: String) -> JSONValue {
 
 /// The rows of an RSNA table, keyed "<patient_id>/<image_id>", each as an object of typed cells, and the
 /// keys of rows with a value outside its column's kind (`CohortRows`), with the reason.
-func readTable(_ path: String, name: String, stage: String) throws -> (rows: [String: JSONValue], bad: [String: String]) {
+func readTable(_ bytes: [UInt8], path: String, name: String, stage: String) throws -> (rows: [String: JSONValue], bad: [String: String]) {
     let table: CSVTable
-    do { table = try CSVTable(contentsOf: path) } catch {
+    do { table = try CSVTable(parsing: bytes, file: path) } catch {
         throw StageError(stage: stage, reason: "\(name): \(error)")
     }
     guard let p = table.header.firstIndex(of: "patient_id"), let i = table.header.firstIndex(of: "image_id") else {
@@ -75,14 +75,6 @@ enum Outcome {
     case fail(Error)
 }
 
-/// Checks that the bytes decode reads are the ones its input listed (ingest hashed each source file, synth
-/// each file it wrote): a file that differs fails the job rather than yield a record of other bytes.
-func checkPromisedHash(_ actual: String, of file: ArtifactFile, at path: String) throws {
-    guard actual == file.sha256 else {
-        throw InputIntegrityError(file: path, reason: "SHA-256 is \(actual), its input's manifest says \(file.sha256)")
-    }
-}
-
 let params = [
     ParamSpec("values", .string, default: "window16", choices: OutputValues.allCases.map(\.rawValue),
               help: "how stored values become samples (DICOM.OutputValues)"),
@@ -102,7 +94,8 @@ runStage("decode", params: params) { context in
     guard let table = input.file(tableName) else {
         throw StageError(stage: context.stage, reason: "the input has neither train.csv nor test.csv")
     }
-    let (rows, badRows) = try readTable(try context.location(of: table), name: tableName, stage: context.stage)
+    let (rows, badRows) = try readTable(try context.verifiedContents(of: table), path: try context.location(of: table),
+                                        name: tableName, stage: context.stage)
     // What the input already rejected (ingest: a missing or unreadable file, a bad row) is reported there, once.
     let rejectedUpstream = Set(input.rejects.map(\.key))
     var rejected = 0
@@ -131,10 +124,12 @@ runStage("decode", params: params) { context in
             let dicom: DICOMFile
             do { dicom = try DICOMFile(path: path) } catch {
                 // An unreadable file is a reject only if it is the file that was listed.
-                try checkPromisedHash(try Digest.sha256Hex(file: path), of: file, at: path)
+                try InputIntegrityError.check(sha256: try Digest.sha256Hex(file: path), of: file, at: path)
                 throw error
             }
-            try checkPromisedHash(dicom.withFileBytes { Digest.hex(Digest.sha256($0)) }, of: file, at: path)
+            // The bytes decode reads must be the ones its input listed (ingest hashed each source file, synth
+            // each file it wrote): a file that differs fails the job rather than yield a record of other bytes.
+            try InputIntegrityError.check(sha256: dicom.withFileBytes { Digest.hex(Digest.sha256($0)) }, of: file, at: path)
             let header = try dicom.header()
             // Past a file's last window the renderer would quietly use the last: the user asked for another.
             let windows = header.voiLUTs.isEmpty ? header.windows.count : header.voiLUTs.count

@@ -19,7 +19,8 @@ runStage("folds", params: params) { context in
     let seed = try context.params.optional("seed").map { UInt64(bitPattern: Int64($0.intValue ?? 0)) }
     // Rows the input rejected (ingest: a bad value, a missing file) are not the cohort's.
     let rejected = Set(context.job.inputs.values.flatMap { $0.rejects.map(\.key) })
-    var table = try CSVTable(contentsOf: try context.location(of: try tableFile(named: "train.csv", in: context)))
+    let trainCSV = try tableFile(named: "train.csv", in: context)
+    var table = try CSVTable(parsing: context.verifiedContents(of: trainCSV), file: context.location(of: trainCSV))
     if !rejected.isEmpty {
         let keys = try ScoringInput.keys(of: table)
         table = table.filter { !rejected.contains(keys[$0]) }

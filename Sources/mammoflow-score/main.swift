@@ -16,10 +16,11 @@ let params = [
 runStage("score", params: params) { context in
     let replicates = try context.params.int("bootstrap")
     let seed = UInt64(bitPattern: Int64(try context.params.int("seed")))
-    func table(_ name: String) throws -> CSVTable {
-        try CSVTable(contentsOf: context.location(of: tableFile(named: name, in: context)))
+    func read(_ file: ArtifactFile) throws -> CSVTable {
+        try CSVTable(parsing: context.verifiedContents(of: file), file: context.location(of: file))
     }
-    let folds = try optionalTableFile(named: "folds.csv", in: context).map { try CSVTable(contentsOf: context.location(of: $0)) }
+    func table(_ name: String) throws -> CSVTable { try read(tableFile(named: name, in: context)) }
+    let folds = try optionalTableFile(named: "folds.csv", in: context).map(read)
     let predictions = try table("predictions.csv")
     let run = try ScoreRun(predictions: predictions, table: table("train.csv"), folds: folds, replicates: replicates, seed: seed,
                            allowPartial: try context.params.bool("allow_partial"))

@@ -73,3 +73,17 @@ private func damageRecord(_ key: String, of path: String) throws {
     #expect(manifest.rejects.map(\.key) == ["b"])
     #expect(manifest.rejects.first?.file == "b.dcm")
 }
+
+@Test func aDamagedInputTableIsAnIntegrityFailureNotWrongRows() throws {
+    let dir = NSTemporaryDirectory() + "mammoflow-stages-table-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let text = Array("patient_id,image_id,cancer\n1,10,0\n".utf8)
+    try Data(text).write(to: URL(fileURLWithPath: "\(dir)/train.csv"))
+    let listed = ArtifactFile(path: "train.csv", sha256: Digest.sha256Hex(text), size: text.count, location: "\(dir)/train.csv")
+    let input = ArtifactManifest(stage: "synth", files: [listed], records: 1)
+    let context = try StageContext(job: StageJob(stage: "folds", params: [:], inputs: ["synth": input], output: dir, threads: 1))
+    #expect(try context.verifiedContents(of: listed) == text)
+    try Data("patient_id,image_id,cancer\n1,10,1\n".utf8).write(to: URL(fileURLWithPath: "\(dir)/train.csv"))
+    let error = #expect(throws: InputIntegrityError.self) { try context.verifiedContents(of: listed) }
+    #expect(error?.file == "\(dir)/train.csv")
+}
