@@ -309,6 +309,16 @@ public struct StageParams {
         return b
     }
 
+    /// One of a fixed set of words, for a stage that does not declare its params (a declared param lists
+    /// its `choices` instead).
+    public func choice(_ name: String, _ options: [String], default fallback: String) throws -> String {
+        let s = try string(name, default: fallback)
+        guard options.contains(s) else {
+            throw StageError(stage: stage, reason: "param '\(name)' must be one of \(options.joined(separator: ", ")), found \"\(s)\"")
+        }
+        return s
+    }
+
     public func strings(_ name: String, default fallback: [String]) throws -> [String] {
         guard let v = value(name) else { return fallback }
         if let s = v.stringValue { return [s] }

@@ -81,19 +81,24 @@ public struct ScoreRun {
     public let report: ScoreReport
 
     /// Predictions for only some of the table's images are an error unless `allowPartial`: metrics of
-    /// different subsets would otherwise be compared as if they were of one cohort.
+    /// different subsets would otherwise be compared as if they were of one cohort. Images an earlier stage
+    /// rejected (`rejectedUpstream`, keys `<patient_id>/<image_id>`) were reported there: they are counted
+    /// in the coverage, not held against it.
     public init(predictions: CSVTable, table: CSVTable, folds: CSVTable? = nil, replicates: Int, seed: UInt64,
-                allowPartial: Bool = false) throws {
+                allowPartial: Bool = false, rejectedUpstream: Set<String> = []) throws {
         (images, rejects) = try ScoringInput.join(predictions: predictions, table: table, folds: folds)
         guard !images.isEmpty else {
             throw CSVError(file: predictions.file, reason: "no usable prediction (\(rejects.count) rejected)")
         }
-        let coverage = Coverage(imagesScored: images.count, imagesInTable: table.rows.count)
-        if !coverage.isComplete && !allowPartial {
-            let scored = Set(images.map { "\($0.patient)/\($0.image)" })
-            let missing = try ScoringInput.keys(of: table).filter { !scored.contains($0) }
+        let scored = Set(images.map { "\($0.patient)/\($0.image)" })
+        let unscored = try ScoringInput.keys(of: table).filter { !scored.contains($0) }
+        let missing = unscored.filter { !rejectedUpstream.contains($0) }
+        let coverage = Coverage(imagesScored: images.count, imagesInTable: table.rows.count,
+                                imagesRejected: unscored.count - missing.count)
+        if !missing.isEmpty && !allowPartial {
             throw CSVError(file: predictions.file, reason: "predictions cover \(coverage.imagesScored) of the \(coverage.imagesInTable) images of \(table.file)"
-                + " (none for \(missing.prefix(3).joined(separator: ", "))\(missing.count > 3 ? ", ..." : ""));"
+                + (coverage.imagesRejected > 0 ? " (\(coverage.imagesRejected) rejected upstream)" : "")
+                + "; none for \(missing.prefix(3).joined(separator: ", "))\(missing.count > 3 ? ", ..." : "");"
                 + " score a partial set only on purpose: --allow-partial (stage param allow_partial: true)")
         }
         var report = scorePredictions(images, replicates: replicates, seed: seed)
@@ -115,7 +120,9 @@ public struct ScoreRun {
         func show(_ i: Interval?) -> String { i.map { String(format: "[%.4f, %.4f]", $0.low, $0.high) } ?? "" }
         var lines = ["\(report.images) images, \(report.breasts) breasts, \(report.patients) patients, \(report.positiveImages) cancer images"]
         if let coverage = report.coverage {
-            lines.append("scored \(coverage.imagesScored) of the table's \(coverage.imagesInTable) images" + (coverage.isComplete ? "" : " (a partial set)"))
+            lines.append("scored \(coverage.imagesScored) of the table's \(coverage.imagesInTable) images"
+                + (coverage.imagesRejected > 0 ? ", \(coverage.imagesRejected) rejected upstream" : "")
+                + (coverage.isComplete ? "" : " (a partial set)"))
         }
         for aggregation in Aggregation.allCases {
             guard let level = report.levels[aggregation.rawValue] else { continue }

@@ -147,11 +147,15 @@ public struct ScoreReport: Codable, Equatable, Sendable {
 public struct Coverage: Codable, Equatable, Sendable {
     public var imagesScored: Int
     public var imagesInTable: Int
-    public init(imagesScored: Int, imagesInTable: Int) {
+    /// Images without a prediction that an earlier stage rejected (and reported).
+    public var imagesRejected: Int
+    public init(imagesScored: Int, imagesInTable: Int, imagesRejected: Int = 0) {
         self.imagesScored = imagesScored
         self.imagesInTable = imagesInTable
+        self.imagesRejected = imagesRejected
     }
-    public var isComplete: Bool { imagesScored == imagesInTable }
+    /// Every image of the table scored, or rejected on the way with a reason.
+    public var isComplete: Bool { imagesScored + imagesRejected == imagesInTable }
 }
 
 public struct BootstrapSettings: Codable, Equatable, Sendable {

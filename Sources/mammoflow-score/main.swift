@@ -23,7 +23,8 @@ runStage("score", params: params) { context in
     let folds = try optionalTableFile(named: "folds.csv", in: context).map(read)
     let predictions = try table("predictions.csv")
     let run = try ScoreRun(predictions: predictions, table: table("train.csv"), folds: folds, replicates: replicates, seed: seed,
-                           allowPartial: try context.params.bool("allow_partial"))
+                           allowPartial: try context.params.bool("allow_partial"),
+                           rejectedUpstream: Set(context.job.inputs.values.flatMap { $0.rejects.map(\.key) }))
     for reject in run.rejects { context.reject(key: reject.key, file: "predictions.csv line \(reject.line)", reason: reject.reason) }
     try run.write(metricsPath: "\(context.outputDirectory)/metrics.json")
     context.log(run.summary)
@@ -31,5 +32,6 @@ runStage("score", params: params) { context in
     var summary = headline.mapValues { $0.map(JSONValue.double) ?? .null }
     summary["images_scored"] = .int(Int64(run.images.count))
     summary["images_in_table"] = .int(Int64(run.report.coverage?.imagesInTable ?? 0))
+    summary["images_rejected"] = .int(Int64(run.report.coverage?.imagesRejected ?? 0))
     try context.finish(records: run.images.count, summary: .object(summary))
 }

@@ -68,7 +68,7 @@ import Testing
             Issue.record("three predictions for four images must not be scored silently")
         } catch let error as CSVError {
             #expect(error.file == "predictions.csv")
-            #expect(error.reason.hasPrefix("predictions cover 3 of the 4 images of train.csv (none for 6/201)"), "\(error.reason)")
+            #expect(error.reason.hasPrefix("predictions cover 3 of the 4 images of train.csv; none for 6/201;"), "\(error.reason)")
             #expect(error.reason.contains("--allow-partial"))
         }
         let partial = try ScoreRun(predictions: predictions, table: table, replicates: 0, seed: 0, allowPartial: true)
@@ -76,7 +76,11 @@ import Testing
         #expect(partial.summary.contains("scored 3 of the table's 4 images (a partial set)"))
         let json = try JSONSerialization.jsonObject(with: Data(ScoreFiles.encode(partial.report))) as? [String: Any]
         let coverage = json?["coverage"] as? [String: Int]
-        #expect(coverage == ["images_scored": 3, "images_in_table": 4])
+        #expect(coverage == ["images_scored": 3, "images_in_table": 4, "images_rejected": 0])
+        // An image an earlier stage rejected (and reported) is counted, not held against the set.
+        let reported = try ScoreRun(predictions: predictions, table: table, replicates: 0, seed: 0, rejectedUpstream: ["6/201"])
+        #expect(reported.report.coverage == Coverage(imagesScored: 3, imagesInTable: 4, imagesRejected: 1))
+        #expect(reported.summary.contains("scored 3 of the table's 4 images, 1 rejected upstream\n"))
     }
 
     @Test func bootstrapIsSeededAndBracketsTheEstimate() {
