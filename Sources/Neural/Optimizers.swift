@@ -258,6 +258,9 @@ public final class WeightEMA {
         }
     }
 
+    /// The averaged parameters and buffers by path (what checkpoints save as "ema/<path>").
+    public var averaged: [(String, Tensor)] { shadow }
+
     /// Copies the averaged weights and buffers into `model` (same architecture as the source).
     public func copy(into model: Layer) {
         for (i, (_, t)) in (model.parameters.map { ($0.0, $0.1.value) } + model.buffers).enumerated() {

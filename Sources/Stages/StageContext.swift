@@ -225,6 +225,11 @@ public struct RecordRef: @unchecked Sendable {
     public let shard: ShardReader
     public let index: Int
     public let metadata: JSONValue
+    public init(shard: ShardReader, index: Int, metadata: JSONValue) {
+        self.shard = shard
+        self.index = index
+        self.metadata = metadata
+    }
     public var key: String { shard.entries[index].key }
     /// The payload, its frame's SHA-256 checked: a mismatch is an `InputIntegrityError`, not a bad record.
     public func payload() throws -> [UInt8] { try InputIntegrityError.checking(shard.path) { try shard.payload(at: index) } }

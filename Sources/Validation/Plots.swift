@@ -10,6 +10,14 @@ public struct Chart {
         public var points: [(x: Double, y: Double)]
         public var dashed = false
         public var markers = false
+
+        public init(name: String, color: RGB, points: [(x: Double, y: Double)], dashed: Bool = false, markers: Bool = false) {
+            self.name = name
+            self.color = color
+            self.points = points
+            self.dashed = dashed
+            self.markers = markers
+        }
     }
 
     public var title: String
@@ -20,6 +28,12 @@ public struct Chart {
     public var series: [Series] = []
     /// Legend in the lower right (ROC) rather than the upper right.
     public var legendAtBottom = false
+
+    public init(title: String, xLabel: String, yLabel: String) {
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+    }
 
     static let width = 640, height = 520
     static let left = 64, right = 24, top = 44, bottom = 56

@@ -1,6 +1,7 @@
 // The score stage: out-of-fold predictions against the cohort's labels.
 // params: declared below (`mammoflow params score`).
-// inputs: artifacts listing predictions.csv (format: Validation's ScoringInput), train.csv (synth or
+// inputs: artifacts listing predictions.csv, or the slices' predictions.<i>-of-<n>.csv, read as one table
+// (format: Validation's ScoringInput), train.csv (synth or
 // ingest) and optionally folds.csv (when the predictions carry no fold column), whatever the stages' names.
 // output: metrics.json and ROC, PR and calibration plots; prediction rows that cannot be scored are rejects.
 import Shards
@@ -13,17 +14,34 @@ let params = [
     ParamSpec("allow_partial", .bool, default: false, help: "score predictions that cover only some of the table's images"),
 ]
 
+/// An input table, checked against its listed SHA-256.
+func read(_ file: ArtifactFile, _ context: StageContext) throws -> CSVTable {
+    try CSVTable(parsing: context.verifiedContents(of: file), file: context.location(of: file))
+}
+
+/// predictions.csv, or a sliced predict stage's predictions.<i>-of-<n>.csv files joined in slice order.
+func predictionTable(_ context: StageContext) throws -> CSVTable {
+    let files = context.job.inputs.keys.sorted().flatMap { name in
+        context.job.inputs[name]!.files.filter { $0.path == "predictions.csv" || ($0.path.hasPrefix("predictions.") && $0.path.hasSuffix(".csv") && $0.path.contains("-of-")) }
+    }
+    guard !files.isEmpty else {
+        throw StageError(stage: context.stage, reason: "no input lists predictions.csv; inputs: \(context.job.inputs.keys.sorted().joined(separator: ", "))")
+    }
+    let tables = try files.sorted { $0.path < $1.path }.map { try read($0, context) }
+    guard tables.count > 1 else { return tables[0] }
+    guard tables.allSatisfy({ $0.header == tables[0].header }) else {
+        throw StageError(stage: context.stage, reason: "the prediction slices have different columns: \(tables.map(\.file))")
+    }
+    return CSVTable(header: tables[0].header, rows: tables.flatMap(\.rows), file: tables.map(\.file).joined(separator: " + "))
+}
+
 runStage("score", params: params) { context in
     let replicates = try context.params.int("bootstrap")
     let seed = UInt64(bitPattern: Int64(try context.params.int("seed")))
-    func read(_ file: ArtifactFile) throws -> CSVTable {
-        try CSVTable(parsing: context.verifiedContents(of: file), file: context.location(of: file))
-    }
-    func table(_ name: String) throws -> CSVTable { try read(tableFile(named: name, in: context)) }
-    let folds = try optionalTableFile(named: "folds.csv", in: context).map(read)
-    let predictions = try table("predictions.csv")
-    let run = try ScoreRun(predictions: predictions, table: table("train.csv"), folds: folds, replicates: replicates, seed: seed,
-                           allowPartial: try context.params.bool("allow_partial"),
+    let folds = try optionalTableFile(named: "folds.csv", in: context).map { try read($0, context) }
+    let predictions = try predictionTable(context)
+    let run = try ScoreRun(predictions: predictions, table: read(tableFile(named: "train.csv", in: context), context), folds: folds,
+                           replicates: replicates, seed: seed, allowPartial: try context.params.bool("allow_partial"),
                            rejectedUpstream: Set(context.job.inputs.values.flatMap { $0.rejects.map(\.key) }))
     for reject in run.rejects { context.reject(key: reject.key, file: "predictions.csv line \(reject.line)", reason: reject.reason) }
     try run.write(metricsPath: "\(context.outputDirectory)/metrics.json")

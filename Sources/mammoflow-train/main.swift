@@ -1,2 +1,52 @@
+// mammoflow-train: fits one rung of the study's model ladder on the images of all folds but one, and
+// validates on the held-out fold after each epoch. One job per fold (`foreach: { fold: [0, 1, 2, 3] }`).
+// inputs: one artifact of image shards (pectoral), one listing train.csv (synth or ingest), one listing folds.csv.
+// params: see `mammoflow-train --help` and docs/training.md; `fold` is required.
+// output: best.mgs (checkpoint of the best epoch by `select`), last.mgs, log.jsonl (a line per step and
+// epoch), curves.png; the manifest summary holds each epoch's held-out numbers.
+import Foundation
+import Neural
+import Shards
 import Stages
-runStage("train") { context in throw StageError(stage: context.stage, reason: "not built yet") }
+import Training
+
+runStage("train") { context in
+    let recipe: TrainRecipe
+    do {
+        recipe = try TrainRecipe(params: context.params)
+        _ = try recipe.loaderSteps(training: true)
+    } catch let error as StageError { throw error } catch {
+        throw StageError(stage: context.stage, reason: "\(error)")
+    }
+    guard let fold = context.params.value("fold")?.intValue else {
+        throw StageError(stage: context.stage, reason: "param 'fold' is required (the held-out fold; use foreach: { fold: [0, 1, ...] })")
+    }
+    Threads.configure(context.threads)
+    var columns = ["cancer"]
+    for head in recipe.heads where head != .view && head != .laterality { columns.append(head.rawValue) }
+    let data = try StageImages(context, binaryColumns: columns, needsFolds: true)
+    let trainImages = data.images.filter { $0.fold != fold }, heldOut = data.images.filter { $0.fold == fold }
+    guard !trainImages.isEmpty, !heldOut.isEmpty else {
+        throw StageError(stage: context.stage, reason: "fold \(fold): \(trainImages.count) training and \(heldOut.count) held-out images; folds present: \(Set(data.images.compactMap(\.fold)).sorted())")
+    }
+    let layout = ModelLayout(heads: recipe.heads, views: Set(trainImages.map(\.view)).sorted())
+    let size = ModelInputSize(height: recipe.height, width: recipe.width)
+    let (prepare, augment) = try recipe.loaderSteps(training: true)
+    let plain = try recipe.loaderSteps(training: false).prepare
+    let train = BatchLoader(images: trainImages, layout: layout, input: size, prepare: prepare, augment: augment, seed: recipe.seed)
+    let validation = BatchLoader(images: heldOut, layout: layout, input: size, prepare: plain, augment: nil, seed: recipe.seed)
+    let trainer = try Trainer(recipe: recipe, layout: layout, train: train, validation: validation)
+    context.log("train: fold \(fold), \(recipe.model.rawValue) on \(recipe.backbone.rawValue) at \(recipe.height)x\(recipe.width), \(trainer.model.parameterCount) parameters; \(trainImages.count) training images (\(trainImages.filter { $0.cancer == 1 }.count) cancer), \(heldOut.count) held out; \(context.threads) threads")
+    try trainer.run(into: context.outputDirectory, reporter: TrainingReporter(
+        progress: { context.progress(done: $0, total: $1) }, log: { context.log("train: \($0)") }))
+    context.log("train: loader kept the model waiting \(String(format: "%.1f", train.waitSeconds)) s over \(train.waits) batches")
+    let bestEpoch = trainer.history.max { a, b in (a.auc ?? 0) < (b.auc ?? 0) }
+    try context.finish(records: trainImages.count + heldOut.count, summary: [
+        "fold": .int(Int64(fold)),
+        "recipe": try JSONValue(encoding: recipe),
+        "train_images": .int(Int64(trainImages.count)),
+        "held_out_images": .int(Int64(heldOut.count)),
+        "epochs": try JSONValue(encoding: trainer.history),
+        "best_auc": bestEpoch?.auc.map(JSONValue.double) ?? .null,
+    ])
+}

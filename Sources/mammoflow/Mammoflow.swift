@@ -20,6 +20,7 @@ struct Mammoflow: ParsableCommand {
             FoldsCommand.self,
             ScoreCommand.self,
             MetricsCommand.self,
+            BoardCommand.self,
             ShardCommand.self,
             DICOMCommand.self,
         ]
