@@ -14,6 +14,8 @@ public struct ParamSpec: Sendable, Equatable {
         case bool
         /// A list of strings (a single string is accepted as a list of one).
         case strings
+        /// A list of whole numbers (a single number is accepted as a list of one).
+        case ints
     }
 
     public var name: String
@@ -74,6 +76,11 @@ public struct ParamSpec: Sendable, Equatable {
             if !choices.isEmpty, let bad = items.first(where: { !choices.contains($0.stringValue!) }) {
                 return "must be \(wanted), found \(bad.canonicalText)"
             }
+        case .ints:
+            let items = value.intValue.map { _ in [value] } ?? value.arrayValue
+            guard let items, !items.isEmpty, items.allSatisfy({ $0.intValue != nil }) else {
+                return "must be \(wanted), found \(value.kindName) \(value.canonicalText)"
+            }
         }
         return nil
     }
@@ -88,6 +95,7 @@ public struct ParamSpec: Sendable, Equatable {
         case .string: text = choices.isEmpty ? "a string" : "one of \(choices.joined(separator: ", "))"
         case .bool: text = "true or false"
         case .strings: text = choices.isEmpty ? "a list of strings" : "a list of \(choices.joined(separator: ", "))"
+        case .ints: text = "a list of whole numbers"
         }
         if type == .int || type == .number {
             switch (minimum, maximum) {

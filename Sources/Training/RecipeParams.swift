@@ -3,92 +3,102 @@ import Shards
 import Stages
 
 extension TrainRecipe {
-    /// The train stage's params, by name, in the order `mammoflow-train --help` lists them.
-    public static let parameterNames = [
-        "model", "backbone", "height", "width", "mean", "std", "epochs", "batch", "optimizer", "lr", "weight_decay", "schedule",
-        "augment", "augment_p", "sampler", "positive_fraction", "pos_weight", "pool", "dropout", "drop_path", "ema",
-        "heads", "aux_weight", "taps", "select", "seed", "fold",
-    ]
+    /// The train stage's params. Those whose default depends on the rung (`model`) have none declared: left
+    /// out, the rung's recipe decides (and they stay out of the cache key).
+    public static let parameters: [ParamSpec] = {
+        let fallback = TrainRecipe.defaults(for: .baseline)
+        func perRung(_ describe: (TrainRecipe) -> String) -> String {
+            ModelKind.allCases.map { "\($0.rawValue) \(describe(TrainRecipe.defaults(for: $0)))" }.joined(separator: ", ")
+        }
+        return [
+            ParamSpec("fold", .int, minimum: 0, help: "the held-out fold (set by foreach: { fold: [...] })"),
+            ParamSpec("model", .string, default: .string(fallback.model.rawValue), choices: ModelKind.allCases.map(\.rawValue),
+                      help: "the rung of the ladder"),
+            ParamSpec("backbone", .string, default: .string(fallback.backbone.rawValue), choices: Backbone.allCases.map(\.rawValue),
+                      help: "the convolutional network under the heads"),
+            ParamSpec("height", .int, default: .int(Int64(fallback.height)), minimum: 16, help: "model input rows"),
+            ParamSpec("width", .int, default: .int(Int64(fallback.width)), minimum: 16, help: "model input columns"),
+            ParamSpec("mean", .number, default: .double(fallback.mean), help: "input normalisation: (x - mean) / std of the 0...1 image"),
+            ParamSpec("std", .number, default: .double(fallback.std), minimum: 1e-6, help: "input normalisation"),
+            ParamSpec("epochs", .int, default: .int(Int64(fallback.epochs)), minimum: 1, help: "passes over the training images"),
+            ParamSpec("batch", .int, default: .int(Int64(fallback.batch)), minimum: 1, help: "images per step"),
+            ParamSpec("optimizer", .string, optional: true, choices: OptimizerKind.allCases.map(\.rawValue),
+                      help: "default per model: \(perRung { $0.optimizer.rawValue })"),
+            ParamSpec("lr", .number, optional: true, minimum: 1e-9, help: "peak learning rate; default per model: \(perRung { "\($0.learningRate)" })"),
+            ParamSpec("weight_decay", .number, optional: true, minimum: 0, help: "default per model: \(perRung { "\($0.weightDecay)" })"),
+            ParamSpec("schedule", .string, optional: true, choices: ScheduleKind.allCases.map(\.rawValue),
+                      help: "learning rate per step; default per model: \(perRung { $0.schedule.rawValue })"),
+            ParamSpec("augment", .string, optional: true, choices: AugmentationConfig.presets.map(\.0),
+                      help: "augmentation preset; default per model: \(perRung { $0.augment })"),
+        ] + AugmentationConfig.transformNames.map { name in
+            ParamSpec("p_\(name)", .number, optional: true, minimum: 0, maximum: 1, help: "probability of \(name) (overrides the preset's)")
+        } + [
+            ParamSpec("sampler", .string, default: .string(fallback.sampler.rawValue), choices: SamplerKind.allCases.map(\.rawValue),
+                      help: "balanced: each draw is a cancer with probability positive_fraction; shuffle: every image once"),
+            ParamSpec("positive_fraction", .number, default: .double(fallback.positiveFraction), minimum: 0, maximum: 1,
+                      help: "share of cancer images in a balanced epoch"),
+            ParamSpec("pos_weight", .number, default: .double(fallback.posWeight), minimum: 1e-6, help: "weight of the positive term of the cancer BCE"),
+            ParamSpec("pool", .string, default: .string(fallback.pool), choices: ["avg", "max", "catavgmax"],
+                      help: "global pooling of the last feature map"),
+            ParamSpec("dropout", .number, default: .double(fallback.dropout), minimum: 0, maximum: 0.99, help: "before the classifier"),
+            ParamSpec("drop_path", .number, default: .double(fallback.dropPath), minimum: 0, maximum: 0.99, help: "stochastic depth (EfficientNet)"),
+            ParamSpec("ema", .number, default: .double(fallback.ema), minimum: 0, maximum: 0.999999,
+                      help: "weight EMA decay, 0 for none; validation and prediction then use the averaged weights"),
+            ParamSpec("heads", .strings, optional: true, choices: AuxiliaryHead.allCases.map(\.rawValue),
+                      help: "multitask: auxiliary heads; default \(TrainRecipe.defaults(for: .multitask).heads.map(\.rawValue).joined(separator: ", "))"),
+            ParamSpec("aux_weight", .number, optional: true, minimum: 0, maximum: 1,
+                      help: "multitask: loss = (1 - w) cancer + w mean(aux); default \(TrainRecipe.defaults(for: .multitask).auxWeight)"),
+            ParamSpec("taps", .ints, optional: true, help: "selfdistill: backbone stages feeding a tapped head; default the third- and second-to-last"),
+            ParamSpec("select", .string, default: .string(fallback.select), choices: ["auc", "pf1", "loss"],
+                      help: "metric that picks the best epoch's checkpoint"),
+            ParamSpec("seed", .int, default: .int(Int64(fallback.seed)), help: "weights, data order and augmentations"),
+        ]
+    }()
 
-    /// The recipe a stage's params ask for: the rung's defaults (`model`), then each param given.
+    /// The recipe a stage's params ask for (checked against `parameters` already): the rung's defaults, then
+    /// each param given.
     public init(params p: StageParams) throws {
-        let unknown = (p.values.objectValue ?? [:]).keys.filter { !Self.parameterNames.contains($0) }.sorted()
-        guard unknown.isEmpty else {
-            throw StageError(stage: p.stage, reason: "unknown params \(unknown.joined(separator: ", ")) (known: \(Self.parameterNames.joined(separator: ", ")))")
+        func choice<T: RawRepresentable>(_ name: String, _ fallback: T) throws -> T where T.RawValue == String {
+            try p.optional(name).flatMap { $0.stringValue.flatMap(T.init(rawValue:)) } ?? fallback
         }
-        func choice<T: RawRepresentable & CaseIterable>(_ name: String, _ fallback: T) throws -> T where T.RawValue == String {
-            T(rawValue: try p.choice(name, T.allCases.map(\.rawValue), default: fallback.rawValue))!
-        }
-        func positive(_ name: String, _ fallback: Int) throws -> Int {
-            let v = try p.int(name, default: fallback)
-            guard v > 0 else { throw StageError(stage: p.stage, reason: "param '\(name)' must be at least 1, found \(v)") }
-            return v
-        }
-        func fraction(_ name: String, _ fallback: Double, below limit: Double = 1) throws -> Double {
-            let v = try p.double(name, default: fallback)
-            guard v >= 0 && v < limit else { throw StageError(stage: p.stage, reason: "param '\(name)' must be in [0, \(limit)), found \(v)") }
-            return v
-        }
+        func number(_ name: String, _ fallback: Double) throws -> Double { try p.optional(name)?.doubleValue ?? fallback }
         var r = TrainRecipe.defaults(for: try choice("model", ModelKind.baseline))
         r.backbone = try choice("backbone", r.backbone)
-        r.height = try positive("height", r.height)
-        r.width = try positive("width", r.width)
-        r.mean = try p.double("mean", default: r.mean)
-        r.std = try p.double("std", default: r.std)
-        r.epochs = try positive("epochs", r.epochs)
-        r.batch = try positive("batch", r.batch)
+        r.height = try p.int("height")
+        r.width = try p.int("width")
+        r.mean = try p.double("mean")
+        r.std = try p.double("std")
+        r.epochs = try p.int("epochs")
+        r.batch = try p.int("batch")
         r.optimizer = try choice("optimizer", r.optimizer)
-        r.learningRate = try p.double("lr", default: r.learningRate)
-        r.weightDecay = try p.double("weight_decay", default: r.weightDecay)
+        r.learningRate = try number("lr", r.learningRate)
+        r.weightDecay = try number("weight_decay", r.weightDecay)
         r.schedule = try choice("schedule", r.schedule)
-        r.augment = try p.string("augment", default: r.augment)
-        if let overrides = p.value("augment_p") {
-            guard let object = overrides.objectValue else {
-                throw StageError(stage: p.stage, reason: "param 'augment_p' must be a mapping of transform names to probabilities")
-            }
-            r.augmentOverrides = try object.mapValues { v in
-                guard let d = v.doubleValue, (0...1).contains(d) else {
-                    throw StageError(stage: p.stage, reason: "param 'augment_p': probabilities must be numbers in 0...1, found \(v.canonicalText)")
-                }
-                return d
-            }
+        r.augment = try p.optional("augment")?.stringValue ?? r.augment
+        for name in AugmentationConfig.transformNames {
+            if let value = try p.optional("p_\(name)")?.doubleValue { r.augmentOverrides[name] = value }
         }
         r.sampler = try choice("sampler", r.sampler)
-        r.positiveFraction = try fraction("positive_fraction", r.positiveFraction)
-        r.posWeight = try p.double("pos_weight", default: r.posWeight)
-        r.pool = try p.choice("pool", ["avg", "max", "catavgmax"], default: r.pool)
-        r.dropout = try fraction("dropout", r.dropout)
-        r.dropPath = try fraction("drop_path", r.dropPath)
-        r.ema = try fraction("ema", r.ema)
-        r.heads = try p.strings("heads", default: r.heads.map(\.rawValue)).map { name in
-            guard let head = AuxiliaryHead(rawValue: name) else {
-                throw StageError(stage: p.stage, reason: "param 'heads': unknown head '\(name)' (known: \(AuxiliaryHead.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            return head
+        r.positiveFraction = try p.double("positive_fraction")
+        r.posWeight = try p.double("pos_weight")
+        r.pool = try p.string("pool")
+        r.dropout = try p.double("dropout")
+        r.dropPath = try p.double("drop_path")
+        r.ema = try p.double("ema")
+        if let heads = try p.optional("heads") {
+            guard r.model == .multitask else { throw StageError(stage: p.stage, reason: "param 'heads' applies to model multitask only") }
+            r.heads = (heads.stringValue.map { [$0] } ?? heads.arrayValue?.compactMap(\.stringValue) ?? []).compactMap(AuxiliaryHead.init(rawValue:))
         }
-        r.auxWeight = try fraction("aux_weight", r.auxWeight, below: 1.000001)
-        if let taps = p.value("taps") {
-            guard let list = taps.arrayValue?.compactMap(\.intValue), list.count == taps.arrayValue?.count else {
-                throw StageError(stage: p.stage, reason: "param 'taps' must be a list of stage numbers")
-            }
-            r.taps = list
+        r.auxWeight = try number("aux_weight", r.auxWeight)
+        if let taps = try p.optional("taps") {
+            guard r.model == .selfdistill else { throw StageError(stage: p.stage, reason: "param 'taps' applies to model selfdistill only") }
+            r.taps = taps.intValue.map { [$0] } ?? taps.arrayValue?.compactMap(\.intValue) ?? []
         }
-        r.select = try p.choice("select", ["auc", "pf1", "loss"], default: r.select)
-        r.seed = try p.int("seed", default: r.seed)
-        guard r.learningRate > 0, r.weightDecay >= 0, r.posWeight > 0 else {
-            throw StageError(stage: p.stage, reason: "params: lr and pos_weight must be > 0, weight_decay >= 0")
-        }
-        guard r.model == .multitask || r.heads.isEmpty || p.value("heads") == nil else {
-            throw StageError(stage: p.stage, reason: "param 'heads' applies to model multitask only")
-        }
-        guard r.model == .selfdistill || p.value("taps") == nil else {
-            throw StageError(stage: p.stage, reason: "param 'taps' applies to model selfdistill only")
-        }
+        r.select = try p.string("select")
+        r.seed = try p.int("seed")
         self = r
     }
-}
 
-extension TrainRecipe {
     /// The recipe's model input: size and normalisation.
     public func modelInput() throws -> ModelInput {
         try ModelInput(height: height, width: width, mean: Float(mean), std: Float(std))

@@ -21,12 +21,12 @@ public struct StageImages {
         }
         let manifest = context.job.inputs[imageStage]!
         let tableFile = try optionalTableFile(named: "train.csv", in: context) ?? tableFile(named: "test.csv", in: context)
-        let table = try CSVTable(contentsOf: context.location(of: tableFile))
+        let table = try CSVTable(parsing: context.verifiedContents(of: tableFile), file: context.location(of: tableFile))
         let foldsFile = try optionalTableFile(named: "folds.csv", in: context)
         if needsFolds && foldsFile == nil {
             throw StageError(stage: context.stage, reason: "needs folds.csv from an input (a folds stage); inputs: \(context.job.inputs.keys.sorted().joined(separator: ", "))")
         }
-        let folds = try foldsFile.map { try CSVTable(contentsOf: context.location(of: $0)) }
+        let folds = try foldsFile.map { try CSVTable(parsing: context.verifiedContents(of: $0), file: context.location(of: $0)) }
         let upstream = Set(context.job.inputs.values.flatMap { $0.rejects.map(\.key) })
         let (images, rejects) = try joinImages(records: context.records(of: manifest), table: table, folds: folds,
                                                upstreamRejects: upstream, binaryColumns: binaryColumns)

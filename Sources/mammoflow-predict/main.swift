@@ -1,8 +1,7 @@
 // mammoflow-predict: cancer probabilities for every image, from the train stage's models.
 // inputs: the train stage (files fold=<k>/best.mgs, fold=<k>/last.mgs), one artifact of image shards
 // (pectoral, of this or another cohort), one listing train.csv or test.csv, and optionally folds.csv.
-// params: { mode: oof | ensemble (default: oof when folds.csv is an input, else ensemble),
-//           checkpoint: best | last, tta: none | hflip, batch: 16 }
+// params: declared below (`mammoflow params predict`): mode, checkpoint, tta, batch.
 //   oof: each image is scored by the model of the fold it was held out in (out-of-fold predictions);
 //   ensemble: the mean probability of every fold's model (a cohort no model has seen, e.g. Kaggle's test set).
 // output: predictions.csv (image, patient_id, image_id, laterality, fold, prediction), one row per image;
@@ -14,19 +13,21 @@ import Stages
 import Training
 import Validation
 
-runStage("predict") { context in
+let params = [
+    ParamSpec("mode", .string, optional: true, choices: ["oof", "ensemble"],
+              help: "oof: each image by its held-out fold's model; ensemble: mean of every fold's model (default: oof when folds.csv is an input)"),
+    ParamSpec("checkpoint", .string, default: "best", choices: ["best", "last"], help: "which checkpoint of each fold"),
+    ParamSpec("tta", .string, default: "none", choices: ["none", "hflip"], help: "hflip: mean logit of the image and its mirror image"),
+    ParamSpec("batch", .int, default: 16, minimum: 1, help: "images per forward pass"),
+]
+
+runStage("predict", params: params) { context in
     let p = context.params
-    let known = ["mode", "checkpoint", "tta", "batch"]
-    let unknown = (p.values.objectValue ?? [:]).keys.filter { !known.contains($0) }.sorted()
-    guard unknown.isEmpty else {
-        throw StageError(stage: context.stage, reason: "unknown params \(unknown.joined(separator: ", ")) (known: \(known.joined(separator: ", ")))")
-    }
     let hasFolds = try optionalTableFile(named: "folds.csv", in: context) != nil
-    let mode = try p.choice("mode", ["oof", "ensemble"], default: hasFolds ? "oof" : "ensemble")
-    let which = try p.choice("checkpoint", ["best", "last"], default: "best")
-    let flip = try p.choice("tta", ["none", "hflip"], default: "none") == "hflip"
-    let batch = try p.int("batch", default: 16)
-    guard batch > 0 else { throw StageError(stage: context.stage, reason: "param 'batch' must be at least 1") }
+    let mode = try p.optional("mode")?.stringValue ?? (hasFolds ? "oof" : "ensemble")
+    let which = try p.string("checkpoint")
+    let flip = try p.string("tta") == "hflip"
+    let batch = try p.int("batch")
     Threads.configure(context.threads)
 
     // The fold models: files "fold=<k>/<which>.mgs" of whichever input has them.

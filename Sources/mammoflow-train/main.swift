@@ -1,7 +1,7 @@
 // mammoflow-train: fits one rung of the study's model ladder on the images of all folds but one, and
 // validates on the held-out fold after each epoch. One job per fold (`foreach: { fold: [0, 1, 2, 3] }`).
 // inputs: one artifact of image shards (pectoral), one listing train.csv (synth or ingest), one listing folds.csv.
-// params: see `mammoflow-train --help` and docs/training.md; `fold` is required.
+// params: declared in Training's RecipeParams.swift (`mammoflow params train`, docs/training.md); `fold` is required.
 // output: best.mgs (checkpoint of the best epoch by `select`), last.mgs, log.jsonl (a line per step and
 // epoch), curves.png; the manifest summary holds each epoch's held-out numbers.
 import Foundation
@@ -10,7 +10,7 @@ import Shards
 import Stages
 import Training
 
-runStage("train") { context in
+runStage("train", params: TrainRecipe.parameters) { context in
     let recipe: TrainRecipe
     do {
         recipe = try TrainRecipe(params: context.params)
@@ -18,9 +18,7 @@ runStage("train") { context in
     } catch let error as StageError { throw error } catch {
         throw StageError(stage: context.stage, reason: "\(error)")
     }
-    guard let fold = context.params.value("fold")?.intValue else {
-        throw StageError(stage: context.stage, reason: "param 'fold' is required (the held-out fold; use foreach: { fold: [0, 1, ...] })")
-    }
+    let fold = try context.params.int("fold")
     Threads.configure(context.threads)
     var columns = ["cancer"]
     for head in recipe.heads where head != .view && head != .laterality { columns.append(head.rawValue) }

@@ -211,10 +211,10 @@ stages:
 
 @Test func aStageThatDeclaresNothingIsNotCheckedNorAskedToDescribeItself() throws {
     let ws = try CLIWorkspace()
-    // A Swift stage built without declarations (the placeholder train stage) answers "declares nothing".
-    try write("\(ws.root)/t.yaml", "stages:\n  train: { run: mammoflow-train, params: { anything: 1 } }\n")
+    // The train stage declares its params (rung-dependent ones without a default): a misspelt one is refused.
+    try write("\(ws.root)/t.yaml", "stages:\n  train: { run: mammoflow-train, foreach: { fold: [0] }, params: { epoch: 1 } }\n")
     let train = try ws.run(["status", "t.yaml"])
-    #expect(train.status == 0 && train.output.contains("stale  train  never run"), "\(train.output)")
+    #expect(train.status == 1 && train.output.contains("did you mean 'epochs'?"), "\(train.output)")
     // The shell stage appends to runs.log whenever it runs: it must not be run at planning.
     let result = try ws.run(["run", "p.yaml", "--set", "a.anything=1", "--set", "b.hold=false"])
     #expect(result.status == 0, "\(result.output)")
