@@ -5,6 +5,8 @@ import ArgumentParser
 import Foundation
 import Pipeline
 
+extension ExecutorKind: ExpressibleByArgument {}
+
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -15,8 +17,11 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var pipeline: PipelineOptions
     @OptionGroup var cacheOptions: CacheOptions
 
-    @Option(name: .customShort("j", allowingJoined: true), help: "Jobs to run at once (default: the number of cores).")
+    @Option(name: .customShort("j", allowingJoined: true), help: "Jobs to run at once (default: the number of cores; with --executor slurm, jobs in Slurm's queue at once, default 100).")
     var j: Int?
+
+    @Option(help: "Where jobs run: local (child processes) or slurm (sbatch; see docs/scale-out.md). Default: the pipeline file's executor.kind, else local.")
+    var executor: ExecutorKind?
 
     @Option(help: "Run only this stage and the stages it needs.")
     var until: String?
@@ -32,9 +37,19 @@ struct RunCommand: ParsableCommand {
         for name in force + [until].compactMap({ $0 }) where engine.pipeline.stage(name) == nil {
             throw ValidationError("no stage '\(name)' in \(pipeline.file); stages: \(engine.pipeline.stages.map(\.name).joined(separator: ", "))")
         }
-        let options = RunOptions(jobs: j, until: until, force: Set(force), dryRun: dryRun)
+        var executorSpec = engine.pipeline.executor
+        if let executor { executorSpec.kind = executor }
         let display = ProgressDisplay()
-        let scheduler = Scheduler(engine: engine, executor: ProcessExecutor(), options: options, display: display)
+        let jobExecutor: JobExecutor
+        var options = RunOptions(jobs: j, until: until, force: Set(force), dryRun: dryRun)
+        switch executorSpec.kind {
+        case .local:
+            jobExecutor = ProcessExecutor()
+        case .slurm:
+            jobExecutor = SlurmExecutor(spec: executorSpec, stateChanged: { display.jobState($0, $1) })
+            options.jobs = max(1, j ?? 100)
+        }
+        let scheduler = Scheduler(engine: engine, executor: jobExecutor, options: options, display: display)
         if dryRun {
             let report = scheduler.run()
             for name in report.fresh { print("fresh  \(name)") }
