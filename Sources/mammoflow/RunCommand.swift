@@ -48,6 +48,7 @@ struct RunCommand: ParsableCommand {
         case .slurm:
             jobExecutor = SlurmExecutor(spec: executorSpec, stateChanged: { display.jobState($0, $1) })
             options.jobs = max(1, j ?? 100)
+            if !dryRun { warnIfCacheIsNotShared(engine.store.root) }
         }
         let scheduler = Scheduler(engine: engine, executor: jobExecutor, options: options, display: display)
         if dryRun {
@@ -95,4 +96,13 @@ final class SignalTrap {
         signal(SIGINT, SIG_DFL)
         signal(SIGTERM, SIG_DFL)
     }
+}
+
+/// Says what in the cache's mount keeps Slurm jobs on other nodes from sharing it (docs/scale-out.md).
+func warnIfCacheIsNotShared(_ cache: String) {
+    let resolved = (try? FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true))
+        .flatMap { _ in realpath(cache, nil) }.map { pointer in defer { free(pointer) }; return String(cString: pointer) } ?? cache
+    guard let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8),
+          let mount = MountEntry.containing(resolved, mounts: mounts) else { return }
+    for warning in mount.sharedCacheWarnings(cache: cache) { printError("mammoflow: note: \(warning)") }
 }

@@ -152,7 +152,7 @@ final class SimulatedSlurm: @unchecked Sendable {
     private func start(_ job: Job) {
         func option(_ name: String) -> String { String(job.arguments.first { $0.hasPrefix("--\(name)=") }!.dropFirst(name.count + 3)) }
         let output = option("output")
-        FileManager.default.createFile(atPath: output, contents: nil)
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = [job.arguments.last!]
@@ -224,10 +224,13 @@ func slicedShellPipeline(_ root: String) throws {
     #expect(local.succeeded, "\(local.failed)")
 
     let slurm = SimulatedSlurm()
-    let states = NSLock()
-    var seen: [String: [String]] = [:]
-    let executor = SlurmExecutor(spec: ExecutorSpec(kind: .slurm, partition: "sim"), pollInterval: 0.02, runCommand: slurm.run) { label, state in
-        states.lock(); seen[label, default: []].append(state); states.unlock()
+    final class StateLog: @unchecked Sendable {
+        let lock = NSLock()
+        var seen: [String: [String]] = [:]
+    }
+    let states = StateLog()
+    let executor = SlurmExecutor(spec: ExecutorSpec(kind: .slurm, partition: "sim"), pollInterval: 0.02, runCommand: { slurm.run($0, $1) }) { label, state in
+        states.lock.lock(); states.seen[label, default: []].append(state); states.lock.unlock()
     }
     let remote = try Scheduler(engine: engine("slurm"), executor: executor, options: RunOptions(jobs: 8, cores: 2), display: quiet).run()
     #expect(remote.succeeded, "\(remote.failed)")
@@ -245,7 +248,7 @@ func slicedShellPipeline(_ root: String) throws {
     let store = Store(root: "\(root)/slurm")
     let record = try #require(store.allRunKeys().compactMap(store.readRun).first { $0.stage == "b" })
     // The simulated controller starts a job at the first squeue: the progress line saw it RUNNING.
-    #expect(seen["b#1/2"] == ["RUNNING"])
+    #expect(states.seen["b#1/2"] == ["RUNNING"])
     // The job's output reached its log, after the line naming the Slurm job.
     let log = try String(contentsOfFile: "\(root)/slurm/logs/\(record.key).1.log", encoding: .utf8)
     #expect(log.hasPrefix("slurm: submitted as job "))
@@ -255,7 +258,7 @@ func slicedShellPipeline(_ root: String) throws {
 @Test func aFailedSlurmJobFailsItsStageWithTheTailOfItsLog() throws {
     let ws = try CLIWorkspace()
     let slurm = SimulatedSlurm()
-    let executor = SlurmExecutor(spec: ExecutorSpec(kind: .slurm), pollInterval: 0.02, runCommand: slurm.run)
+    let executor = SlurmExecutor(spec: ExecutorSpec(kind: .slurm), pollInterval: 0.02, runCommand: { slurm.run($0, $1) })
     let engine = try Engine(pipeline: Pipeline(PipelineLoader.load("\(ws.root)/p.yaml", sets: ["a.fail=true"]),
                                                resolver: ExecutableResolver(besideDirectories: [], searchPath: [])),
                             store: Store(root: "\(ws.root)/cache"))
@@ -274,23 +277,44 @@ func slicedShellPipeline(_ root: String) throws {
     let ws = try CLIWorkspace()
     try write("\(ws.root)/hold", "")
     let slurm = SimulatedSlurm()
-    let executor = SlurmExecutor(spec: ExecutorSpec(kind: .slurm), pollInterval: 0.02, runCommand: slurm.run)
+    let executor = SlurmExecutor(spec: ExecutorSpec(kind: .slurm), pollInterval: 0.02, runCommand: { slurm.run($0, $1) })
     let engine = try Engine(pipeline: Pipeline(PipelineLoader.load("\(ws.root)/p.yaml"), resolver: ExecutableResolver(besideDirectories: [], searchPath: [])),
                             store: Store(root: "\(ws.root)/cache"))
     let scheduler = Scheduler(engine: engine, executor: executor, options: RunOptions(jobs: 2, cores: 2),
                               display: ProgressDisplay(isTerminal: false, write: { _ in }))
-    var report: RunReport?
+    final class Outcome: @unchecked Sendable { var report: RunReport? }
+    let outcome = Outcome()
     let finished = DispatchSemaphore(value: 0)
     Thread.detachNewThread {
-        report = scheduler.run()
+        outcome.report = scheduler.run()
         finished.signal()
     }
     try ws.waitFor("stage b to start on the simulated cluster") { ws.runsLog == ["a", "b"] }
     scheduler.cancel()
     #expect(finished.wait(timeout: .now() + 20) == .success)
-    #expect(report?.interrupted == true)
+    #expect(outcome.report?.interrupted == true)
     #expect(slurm.commands.contains("scancel"))
     // a was committed before the interrupt; b was not, and c never started.
     #expect(Store(root: "\(ws.root)/cache").allRunKeys().count == 1)
     #expect(ws.runsLog == ["a", "b"])
+}
+
+@Test func theCachesMountSaysWhetherOtherNodesCanShareIt() throws {
+    let mounts = """
+    /dev/vda / ext4 rw,relatime 0 0
+    tmpfs /tmp tmpfs rw,nosuid 0 0
+    server:/export/lab /shared nfs4 rw,vers=4.2,hard,proto=tcp,local_lock=none 0 0
+    server:/export/old /shared/old\\040disk nfs rw,vers=3,nolock 0 0
+    lustre@o2ib:/scratch /scratch lustre rw,flock 0 0
+    """
+    #expect(MountEntry.containing("/home/me/cache", mounts: mounts)?.type == "ext4")
+    #expect(MountEntry.containing("/tmpfoo/cache", mounts: mounts)?.mountPoint == "/")
+    #expect(MountEntry.containing("/shared/old disk/cache", mounts: mounts)?.mountPoint == "/shared/old disk")
+    let nfs = try #require(MountEntry.containing("/shared/cache", mounts: mounts))
+    #expect(nfs.type == "nfs4" && nfs.sharedCacheWarnings(cache: "c").isEmpty)
+    #expect(MountEntry.containing("/scratch/c", mounts: mounts)!.sharedCacheWarnings(cache: "c").isEmpty)
+    let local = MountEntry.containing("/tmp/c", mounts: mounts)!.sharedCacheWarnings(cache: "c")
+    #expect(local.count == 1 && local[0].contains("on tmpfs (/tmp), a file system of this machine only"))
+    let noLock = MountEntry.containing("/shared/old disk/c", mounts: mounts)!.sharedCacheWarnings(cache: "c")
+    #expect(noLock.count == 1 && noLock[0].contains("mounted with nolock"))
 }
