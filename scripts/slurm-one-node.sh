@@ -36,6 +36,16 @@ stop_pidfile() {
   kill -9 "$pid" 2>/dev/null || true
 }
 
+# Closes every descriptor but stdin, stdout, stderr and bash's own script (255) in this shell: a daemon
+# that inherited one (the caller's pipe, say) would keep it open for as long as the cluster runs.
+close_inherited_fds() {
+  local fd
+  for fd in /proc/self/fd/*; do
+    fd=${fd##*/}
+    case $fd in 0|1|2|255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
+  done
+}
+
 stop() {
   [ -d "$dir" ] || return 0
   stop_pidfile "$dir/run/slurmd.pid"
@@ -61,10 +71,13 @@ start() {
   chown -R "$munge_user" "$dir/munge"
   local munged=(munged --force --key-file="$dir/munge/munge.key" --socket="$dir/munge/munge.socket"
                 --pid-file="$dir/munge/munged.pid" --log-file="$dir/munge/munged.log" --seed-file="$dir/munge/munged.seed")
+  # Every daemon gets its own stdin, stdout and stderr and no other inherited descriptor: one that kept
+  # ours would keep open the pipe of whoever reads this script's output, who would wait for the cluster to stop.
+  close_inherited_fds
   if [ "$munge_user" = munge ]; then
-    runuser -u munge -- "${munged[@]}"
+    runuser -u munge -- "${munged[@]}" < /dev/null > "$dir/log/munged.out" 2>&1
   else
-    "${munged[@]}"
+    "${munged[@]}" < /dev/null > "$dir/log/munged.out" 2>&1
   fi
   for _ in $(seq 50); do [ -s "$dir/munge/munged.pid" ] && break; sleep 0.1; done
   [ -s "$dir/munge/munged.pid" ] || fail "munged did not start; see $dir/munge/munged.log"
@@ -107,8 +120,8 @@ NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
   export SLURM_CONF="$dir/slurm.conf"
-  slurmctld -D -f "$SLURM_CONF" > "$dir/log/slurmctld.out" 2>&1 &
-  slurmd -D -f "$SLURM_CONF" > "$dir/log/slurmd.out" 2>&1 &
+  slurmctld -D -f "$SLURM_CONF" < /dev/null > "$dir/log/slurmctld.out" 2>&1 &
+  slurmd -D -f "$SLURM_CONF" < /dev/null > "$dir/log/slurmd.out" 2>&1 &
 
   local state=""
   for _ in $(seq 300); do
