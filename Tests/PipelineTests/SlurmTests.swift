@@ -318,3 +318,19 @@ func slicedShellPipeline(_ root: String) throws {
     let noLock = MountEntry.containing("/shared/old disk/c", mounts: mounts)!.sharedCacheWarnings(cache: "c")
     #expect(noLock.count == 1 && noLock[0].contains("mounted with nolock"))
 }
+
+@Test func theProgressLineShowsABatchJobsState() {
+    final class Written: @unchecked Sendable { var text = "" }
+    let written = Written()
+    let display = ProgressDisplay(isTerminal: false, write: { written.text += $0 })
+    display.addJobs(2)
+    display.jobStarted("decode#1/2")
+    display.jobStarted("decode#2/2")
+    display.jobState("decode#1/2", "PENDING")
+    #expect(display.runningText() == "decode#1/2:PENDING decode#2/2")
+    display.jobState("decode#1/2", "RUNNING")
+    display.jobFinished("decode#1/2", ok: true, seconds: 1)
+    display.jobState("decode#1/2", "COMPLETING")   // after its end: ignored
+    #expect(display.runningText() == "decode#2/2")
+    #expect(written.text.split(separator: "\n").prefix(4) == ["start decode#1/2", "start decode#2/2", "pending decode#1/2", "running decode#1/2"])
+}
