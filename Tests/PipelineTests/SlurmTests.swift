@@ -101,6 +101,8 @@ final class SimulatedSlurm: @unchecked Sendable {
         init(arguments: [String]) { self.arguments = arguments }
     }
 
+    /// When set, `sbatch` refuses every job with this message, as it does an unknown partition.
+    var rejection: String?
     private let lock = NSLock()
     private var jobs: [Int: Job] = [:]
     private var nextID = 100
@@ -116,6 +118,7 @@ final class SimulatedSlurm: @unchecked Sendable {
         commands.append(tool)
         switch tool {
         case "sbatch":
+            if let rejection { return CommandOutput(status: 1, stdout: "", stderr: rejection + "\n") }
             nextID += 1
             jobs[nextID] = Job(arguments: arguments)
             return CommandOutput(status: 0, stdout: "\(nextID)\n", stderr: "")
@@ -333,4 +336,19 @@ func slicedShellPipeline(_ root: String) throws {
     display.jobState("decode#1/2", "COMPLETING")   // after its end: ignored
     #expect(display.runningText() == "decode#2/2")
     #expect(written.text.split(separator: "\n").prefix(4) == ["start decode#1/2", "start decode#2/2", "pending decode#1/2", "running decode#1/2"])
+}
+
+@Test func aJobSbatchRefusesFailsWithSbatchsMessage() throws {
+    let ws = try CLIWorkspace()
+    let slurm = SimulatedSlurm()
+    slurm.rejection = "sbatch: error: Batch job submission failed: Invalid partition name specified"
+    let executor = SlurmExecutor(spec: ExecutorSpec(kind: .slurm, partition: "nope"), pollInterval: 0.02, runCommand: { slurm.run($0, $1) })
+    let engine = try Engine(pipeline: Pipeline(PipelineLoader.load("\(ws.root)/p.yaml"), resolver: ExecutableResolver(besideDirectories: [], searchPath: [])),
+                            store: Store(root: "\(ws.root)/cache"))
+    let report = Scheduler(engine: engine, executor: executor, options: RunOptions(jobs: 2, cores: 2),
+                           display: ProgressDisplay(isTerminal: false, write: { _ in })).run()
+    let failure = try #require(report.failed["a"])
+    #expect(failure.contains("--partition=nope"))
+    #expect(failure.contains("Invalid partition name specified"))
+    #expect(ws.runsLog.isEmpty)
 }
