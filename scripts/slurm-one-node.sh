@@ -48,8 +48,10 @@ close_inherited_fds() {
 
 stop() {
   [ -d "$dir" ] || return 0
-  stop_pidfile "$dir/run/slurmd.pid"
-  stop_pidfile "$dir/run/slurmctld.pid"
+  # The two Slurm daemons together, then munged, which authenticates what they say while stopping.
+  stop_pidfile "$dir/run/slurmd.pid" &
+  stop_pidfile "$dir/run/slurmctld.pid" &
+  wait
   stop_pidfile "$dir/run/munged.pid"
   rm -rf "$dir"
 }
