@@ -8,7 +8,7 @@ BUILT := $(RELEASE)/.built
 DEPS := .build/.deps-installed
 PYTHON_VENV := python/.venv
 
-.PHONY: all deps build run test bench clean
+.PHONY: all deps build run test bench reliability clean
 
 all: run
 
@@ -48,6 +48,10 @@ $(PYTHON_VENV)/.installed: python/pyproject.toml
 
 bench: build
 	python3 bench/run.py
+
+# kill -9 at random moments, a cohort with 1% bad files, 100,000 DICOM mutants (slow; not part of `make test`)
+reliability: build
+	python3 scripts/reliability.py --bin $(RELEASE)
 
 clean:
 	rm -rf .build cache .bench

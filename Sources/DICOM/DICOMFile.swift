@@ -6,16 +6,21 @@ public final class DICOMFile: @unchecked Sendable {
     public let meta: DataSet
     public let dataSet: DataSet
     public let transferSyntax: TransferSyntax
+    /// The mapped file, kept so that a caller can hash the bytes it decoded (`withFileBytes`).
+    private let fileStorage: ByteStorage
 
     public init(path: String) throws {
         self.path = path
         let storage = try ByteStorage.map(path: path)
+        fileStorage = storage
         let bytes = storage.buffer
         var r = ByteReader(bytes, file: path)
         if bytes.count >= 132, bytes[128] == 0x44, bytes[129] == 0x49, bytes[130] == 0x43, bytes[131] == 0x4D {
             r.offset = 132  // "DICM" after the 128-byte preamble
         } else if bytes.count >= 4, bytes[0] == 0x44, bytes[1] == 0x49, bytes[2] == 0x43, bytes[3] == 0x4D {
             r.offset = 4  // "DICM" without a preamble
+        } else if !Self.startsLikeADataSet(bytes) {
+            throw DICOMError(file: path, kind: .malformed, reason: "not a DICOM file: no \"DICM\" marker at byte 128, and it does not start with a data set")
         }
         let parser = DataSetParser(storage: storage, file: path)
         meta = try parser.parseDataSet(&r, end: nil, explicit: true, depth: 0, topLevel: true, onlyGroup: 0x0002)
@@ -49,8 +54,25 @@ public final class DICOMFile: @unchecked Sendable {
         }
     }
 
+    /// Whether a file without the "DICM" marker may still be a bare data set: its first tag has an even group
+    /// below 0x0100 (the meta and header groups a data set starts with), in either byte order.
+    static func startsLikeADataSet(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count >= 8 else { return false }
+        let first = UInt16(bytes[0]), second = UInt16(bytes[1])
+        let little: UInt16 = first | (second << 8)
+        let big: UInt16 = (first << 8) | second
+        let plausible: (UInt16) -> Bool = { $0 % 2 == 0 && $0 > 0 && $0 < 0x0100 }
+        return plausible(little) || plausible(big)
+    }
+
     /// The image attributes, validated.
     public func header() throws -> ImageHeader { try ImageHeader(self) }
+
+    /// The whole file's bytes as mapped: a stage that was promised the file's SHA-256 checks it here, on the
+    /// pages it reads anyway, instead of reading the file a second time.
+    public func withFileBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(fileStorage.buffer)
+    }
 }
 
 /// A lookup table from a Modality LUT or VOI LUT Sequence item.

@@ -55,7 +55,7 @@ public final class ActivationLayer: Layer {
 
     // out: same shape as x
     public override func forward(_ x: Tensor) -> Tensor {
-        input = x
+        input = retainsActivations ? x : nil
         let y = Tensor(uninitialized: x.shape), n = x.count, act = kind
         parallelRange(n, grain: 1 << 14) { r in
             for i in stride(from: r.lowerBound, to: r.upperBound, by: 8) {
@@ -66,7 +66,7 @@ public final class ActivationLayer: Layer {
     }
 
     public override func backward(_ dy: Tensor) -> Tensor {
-        guard let x = input else { preconditionFailure("activation backward before forward") }
+        let x = retained(input)
         input = nil
         let dx = Tensor(uninitialized: x.shape), act = kind
         parallelRange(x.count, grain: 1 << 14) { r in

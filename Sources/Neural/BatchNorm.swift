@@ -14,10 +14,9 @@ public final class BatchNorm: Layer {
     public let runningMean: Tensor  // (C)
     public let runningVar: Tensor  // (C)
 
-    /// The input, kept for backward, which recomputes xhat = (x - mean) * invStd from it: that costs less
-    /// than writing xhat as a second output in the forward.
-    private var input: Tensor?  // (N, H, W, C)
-    private var mean = Tensor([0]), invStd = Tensor([0])  // (C) of the last forward
+    /// Kept for backward: the input, from which backward recomputes xhat = (x - mean) * invStd (that costs
+    /// less than writing xhat as a second output in the forward), and the statistics used.
+    private var kept: (input: Tensor, mean: Tensor, invStd: Tensor)?  // (N, H, W, C), (C), (C)
 
     public init(_ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1, activation: Activation = .identity) {
         self.channels = channels
@@ -72,15 +71,13 @@ public final class BatchNorm: Layer {
         parallelRange(rows, grain: 256) { range in
             for r in range { normalizeRow(x.data + r * c, mean.data, invStd.data, g, b, y.data + r * c, c, act) }
         }
-        input = x
-        self.mean = mean
-        self.invStd = invStd
+        kept = retainsActivations ? (x, mean, invStd) : nil
         return y
     }
 
     public override func backward(_ dy: Tensor) -> Tensor {
-        guard let x = input else { preconditionFailure("BatchNorm.backward before forward") }
-        input = nil
+        let (x, mean, invStd) = retained(kept)
+        kept = nil
         let c = channels, rows = x.count / c
         let m = mean.data, s = invStd.data, g = gamma.value.data, b = beta.value.data, act = activation
         // dz = dy * act'(gamma * xhat + beta), kept in dx (the activation's derivative costs more than the
@@ -132,30 +129,31 @@ public final class BatchNorm: Layer {
 }
 
 /// Per-column sums of a (rows, width) quantity produced row by row: `accumulate(r, acc)` adds row r into
-/// a float accumulator. Rows are split across cores; float partial sums over blocks of 64 rows are folded
-/// into doubles, so long reductions keep float64 accuracy at float32 speed.
+/// a float accumulator. Float partial sums over blocks of 64 rows are folded into doubles, so long
+/// reductions keep float64 accuracy at float32 speed. The rows are cut into up to `reductionParts` parts
+/// of at least 256 rows, bounds set by `rows` alone; the parts run in parallel and their sums are added
+/// in part order, so the result does not depend on the thread count.
 func channelSums(_ rows: Int, _ width: Int, _ accumulate: (Int, UnsafeMutablePointer<Float>) -> Void) -> [Double] {
-    let workers = min(Threads.count, max(1, rows / 256))
-    var partials = [[Double]](repeating: [Double](repeating: 0, count: width), count: workers)
+    let parts = max(1, min(reductionParts, rows / 256))
+    var partials = [Double](repeating: 0, count: parts * width)  // (parts, width)
     partials.withUnsafeMutableBufferPointer { partials in
-        parallelWorkers(workers) { wk in
+        let partials = partials.baseAddress!
+        parallelParts(parts) { part, _ in
             let block = UnsafeMutablePointer<Float>.allocate(capacity: width)
             defer { block.deallocate() }
-            var total = [Double](repeating: 0, count: width)
-            var r = chunk(rows, workers, wk).lowerBound
-            let end = chunk(rows, workers, wk).upperBound
-            while r < end {
+            let total = partials + part * width, range = chunk(rows, parts, part)
+            var r = range.lowerBound
+            while r < range.upperBound {
                 block.update(repeating: 0, count: width)
-                let stop = min(r + 64, end)
+                let stop = min(r + 64, range.upperBound)
                 for row in r..<stop { accumulate(row, block) }
                 for j in 0..<width { total[j] += Double(block[j]) }
                 r = stop
             }
-            partials[wk] = total
         }
     }
     var sums = [Double](repeating: 0, count: width)
-    for p in partials { for j in 0..<width { sums[j] += p[j] } }
+    for part in 0..<parts { for j in 0..<width { sums[j] += partials[part * width + j] } }
     return sums
 }
 

@@ -6,19 +6,20 @@ import Foundation
 /// Four paths: 1x1 stride-1 convolutions are GEMMs on the input itself (no copy); depthwise convolutions
 /// (groups == Cin == Cout) are a direct SIMD loop; so are convolutions with few output channels
 /// (DirectConvolution.swift); everything else is im2col + sgemm per group.
-/// Work is split by samples across `Threads.count` workers, each calling single-threaded sgemm on tiles of
-/// output rows (see `forEachTile`).
+/// Work is split into parts of contiguous samples, fixed by the batch size (`sampleParts`), spread over
+/// `Threads.count` workers that call single-threaded sgemm on tiles of output rows (see `forEachTile`).
+/// Each part's weight gradient is summed on its own and the parts are added in order, so results do not
+/// depend on the thread count.
 public final class Conv2d: Layer {
     public let inChannels, outChannels, groups: Int
     public let kernel, stride, padding, dilation: (Int, Int)
     public let weight: Parameter  // (Cout, kh, kw, Cin/groups)
     public let bias: Parameter?  // (Cout)
 
-    private var input: Tensor?
+    private var input: Tensor?  // (N, H, W, Cin), kept for backward
     /// Multiply-accumulates per image of the last forward (for GFLOP/s reports).
     public private(set) var lastMacsPerImage = 0
     private let workspace = Workspace()
-    let gradWorkspace = Workspace()
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
                 padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true,
@@ -68,18 +69,18 @@ public final class Conv2d: Layer {
         precondition(s.c == inChannels, "Conv2d expects \(inChannels) channels, got \(s.c)")
         let (oh, ow) = outputSize(s.h, s.w)
         let y = Tensor(uninitialized: [s.n, oh, ow, outChannels])
-        input = x
+        input = retainsActivations ? x : nil
         lastMacsPerImage = oh * ow * outChannels * kernel.0 * kernel.1 * inChannels / groups
         if isDepthwise || usesDirectKernels {
             (isDepthwise ? depthwiseForward : directForward)(x, s, y, oh, ow)
             return y
         }
         let (_, og, kg) = groupSizes
-        let workers = min(Threads.count, s.n)
-        parallelWorkers(workers) { wk in
-            let rows = sampleRows(chunk(s.n, workers, wk), oh, ow)
+        let parts = sampleParts(s.n)
+        parallelParts(parts) { part, wk in
+            let rows = sampleRows(chunk(s.n, parts, part), oh, ow)
             if isPointwise {
-                // y (M, Cout) = x (M, Cin) W^T: one GEMM over all of this worker's pixels, no copy.
+                // y (M, Cout) = x (M, Cin) W^T: one GEMM over all of this part's pixels, no copy.
                 gemm(transB: true, m: rows.count, n: outChannels, k: inChannels,
                      a: x.data + rows.lowerBound * inChannels, lda: inChannels, b: weight.value.data,
                      ldb: inChannels, beta: 0, c: y.data + rows.lowerBound * outChannels, ldc: outChannels)
@@ -103,7 +104,7 @@ public final class Conv2d: Layer {
 
     // dy: (N, OH, OW, Cout) -> dx: (N, H, W, Cin); accumulates weight and bias gradients.
     public override func backward(_ dy: Tensor) -> Tensor {
-        guard let x = input else { preconditionFailure("Conv2d.backward before forward") }
+        let x = retained(input)
         input = nil
         let s = ImageShape(x)
         let (oh, ow) = outputSize(s.h, s.w)
@@ -112,21 +113,23 @@ public final class Conv2d: Layer {
             (isDepthwise ? depthwiseBackward : directBackward)(x, s, dy, dx, oh, ow)
             return dx
         }
-        let workers = min(Threads.count, s.n)
+        let parts = sampleParts(s.n)
         let gradSize = weight.value.count + outChannels
         let (_, og, kg) = groupSizes
-        parallelWorkers(workers) { wk in
-            // Worker 0 accumulates straight into the parameter gradients, the others into scratch.
+        // Part 0 accumulates straight into the parameter gradients, each later part into its own buffer
+        // (dW then db), added in part order below.
+        let partials = (1..<max(parts, 1)).map { _ in Tensor(uninitialized: [gradSize]) }
+        parallelParts(parts) { part, wk in
             let dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?
-            if wk == 0 {
+            if part == 0 {
                 dw = weight.grad.data
                 db = bias?.grad.data
             } else {
-                dw = gradWorkspace.buffer(wk, gradSize)
+                dw = partials[part - 1].data
                 dw.update(repeating: 0, count: gradSize)
                 db = bias == nil ? nil : dw + weight.value.count
             }
-            let samples = chunk(s.n, workers, wk), rows = sampleRows(samples, oh, ow)
+            let samples = chunk(s.n, parts, part), rows = sampleRows(samples, oh, ow)
             if let db { sumRows(dy.data + rows.lowerBound * outChannels, rows.count, outChannels, into: db) }
             if isPointwise {
                 // dW (Cout, Cin) += dy^T (Cout, M) x (M, Cin); dx (M, Cin) = dy (M, Cout) W (Cout, Cin)
@@ -160,10 +163,9 @@ public final class Conv2d: Layer {
                 }
             }
         }
-        for wk in 1..<max(workers, 1) {
-            let scratch = gradWorkspace.buffer(wk, gradSize)
-            addInto(weight.grad.data, scratch, weight.value.count)
-            if let bias { addInto(bias.grad.data, scratch + weight.value.count, outChannels) }
+        for partial in partials {
+            addInto(weight.grad.data, partial.data, weight.value.count)
+            if let bias { addInto(bias.grad.data, partial.data + weight.value.count, outChannels) }
         }
         return dx
     }
@@ -285,13 +287,14 @@ public final class Conv2d: Layer {
     private func depthwiseBackward(_ x: Tensor, _ s: ImageShape, _ dy: Tensor, _ dx: Tensor, _ oh: Int, _ ow: Int) {
         let c = s.c, taps = kernel.0 * kernel.1
         let k = depthwiseKernel()
-        let workers = min(Threads.count, s.n)
+        let parts = sampleParts(s.n)
         let accSize = taps * c + c  // dW in (kh, kw, C) order, then dbias
+        let partials = (0..<parts).map { _ in Tensor(uninitialized: [accSize]) }
         k.withUnsafeBufferPointer { k in
-            parallelWorkers(workers) { wk in
-                let acc = gradWorkspace.buffer(wk, accSize)
+            parallelParts(parts) { part, _ in
+                let acc = partials[part].data
                 acc.update(repeating: 0, count: accSize)
-                for n in chunk(s.n, workers, wk) {
+                for n in chunk(s.n, parts, part) {
                     if needsInputGradient {
                         (dx.data + n * s.h * s.w * c).update(repeating: 0, count: s.h * s.w * c)
                     }
@@ -315,8 +318,8 @@ public final class Conv2d: Layer {
                 }
             }
         }
-        for wk in 0..<workers {
-            let acc = gradWorkspace.buffer(wk, accSize)
+        for partial in partials {
+            let acc = partial.data
             for ch in 0..<c { for t in 0..<taps { weight.grad[ch * taps + t] += acc[t * c + ch] } }
             if let bias { addInto(bias.grad.data, acc + taps * c, c) }
         }

@@ -101,12 +101,13 @@ extension Conv2d {
     private func directWeightGradient(_ x: Tensor, _ s: ImageShape, _ dy: Tensor, _ oh: Int, _ ow: Int) {
         let cin = inChannels, cout = outChannels, (kh, kw) = kernel, taps = kh * kw
         let lanes = (cout + 7) / 8 * 8
-        let workers = min(Threads.count, s.n)
+        let parts = sampleParts(s.n)
         let accSize = taps * cin * lanes  // dw as (kh, kw, Cin, Cout padded)
-        parallelWorkers(workers) { wk in
-            let acc = gradWorkspace.buffer(wk, accSize)
+        let partials = (0..<parts).map { _ in Tensor(uninitialized: [accSize]) }
+        parallelParts(parts) { part, _ in
+            let acc = partials[part].data
             acc.update(repeating: 0, count: accSize)
-            for n in chunk(s.n, workers, wk) {
+            for n in chunk(s.n, parts, part) {
                 for oy in 0..<oh {
                     let g = UnsafePointer(dy.data + (n * oh + oy) * ow * cout)
                     for ky in 0..<kh {
@@ -157,8 +158,8 @@ extension Conv2d {
                 }
             }
         }
-        for wk in 0..<workers {
-            let acc = gradWorkspace.buffer(wk, accSize)
+        for partial in partials {  // in part order
+            let acc = partial.data
             for co in 0..<cout {
                 for t in 0..<taps { for ci in 0..<cin { weight.grad[(co * taps + t) * cin + ci] += acc[(t * cin + ci) * lanes + co] } }
             }

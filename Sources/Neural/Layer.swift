@@ -1,10 +1,14 @@
 /// A network layer with an explicit backward pass, llm.c style: `forward` keeps what `backward` needs,
 /// `backward` takes dL/d(output), accumulates parameter gradients and returns dL/d(input).
-/// One forward must precede each backward. Subclasses list their parameters, running buffers and children
-/// so that optimizers, checkpoints and EMA can walk the tree by path ("stages.1.0.conv.weight").
+/// One forward that retains its activations must precede each backward. Subclasses list their parameters,
+/// running buffers and children so that optimizers, checkpoints and EMA can walk the tree by path
+/// ("stages.1.0.conv.weight").
 open class Layer {
     /// Training mode (batch statistics, dropout active) or evaluation mode.
     public private(set) var training = true
+    /// Whether forward keeps what backward needs (the default). Off for inference (evaluation, prediction):
+    /// forwards then hold no activations, and a backward after such a forward stops the process.
+    public private(set) var retainsActivations = true
     /// False for a network's first layer: its input gradient is never used, so backward skips computing it.
     public var needsInputGradient = true
 
@@ -17,7 +21,8 @@ open class Layer {
     open var localParameters: [(String, Parameter)] { [] }
     /// This layer's own non-learned state saved in checkpoints (batch-norm running statistics).
     open var localBuffers: [(String, Tensor)] { [] }
-    /// Direct sub-layers, by local name.
+    /// Direct sub-layers, by local name: every layer the forward uses, also those without parameters
+    /// (pooling, dropout), so that modes set on a parent reach them.
     open var children: [(String, Layer)] { [] }
 
     /// All parameters below this layer, by dotted path, in a fixed order.
@@ -32,6 +37,34 @@ open class Layer {
     public func setTraining(_ on: Bool) {
         training = on
         children.forEach { $0.1.setTraining(on) }
+    }
+
+    public func setRetainsActivations(_ on: Bool) {
+        retainsActivations = on
+        children.forEach { $0.1.setRetainsActivations(on) }
+    }
+
+    /// Runs `body` (forwards only) with this layer and all below it in evaluation mode, retaining no
+    /// activations; then restores the modes this layer had.
+    public func withInference<T>(_ body: () throws -> T) rethrows -> T {
+        let (wasTraining, wasRetaining) = (training, retainsActivations)
+        setTraining(false)
+        setRetainsActivations(false)
+        defer {
+            setTraining(wasTraining)
+            setRetainsActivations(wasRetaining)
+        }
+        return try body()
+    }
+
+    /// What the last forward kept for this backward; stops the process saying why when there is none
+    /// (fatalError: the message is printed in release builds too).
+    func retained<Kept>(_ kept: Kept?) -> Kept {
+        guard let kept else {
+            fatalError("\(type(of: self)).backward without the activations of a forward: none since the last "
+                       + "backward, or it ran with retainsActivations off (inference)")
+        }
+        return kept
     }
 
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.1.value.count } }
@@ -95,6 +128,7 @@ public final class Residual: Layer {
     public override var children: [(String, Layer)] {
         var c: [(String, Layer)] = [("body", body)]
         if let shortcut { c.append(("shortcut", shortcut)) }
+        if let dropPath { c.append(("drop_path", dropPath)) }
         if let after { c.append(("after", after)) }
         return c
     }

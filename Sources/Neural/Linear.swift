@@ -4,7 +4,7 @@ public final class Linear: Layer {
     public let inFeatures, outFeatures: Int
     public let weight: Parameter  // (out, in)
     public let bias: Parameter?  // (out)
-    private var input: Tensor?
+    private var input: Tensor?  // (..., in), kept for backward
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, rng: Random) {
         self.inFeatures = inFeatures
@@ -31,7 +31,7 @@ public final class Linear: Layer {
     // x: (..., in) -> out: (..., out)
     public override func forward(_ x: Tensor) -> Tensor {
         precondition(x.shape.last == inFeatures, "Linear expects \(inFeatures) features, got \(x.shape)")
-        input = x
+        input = retainsActivations ? x : nil
         let rows = x.count / inFeatures
         let y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outFeatures])
         gemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x.data, lda: inFeatures,
@@ -41,7 +41,7 @@ public final class Linear: Layer {
     }
 
     public override func backward(_ dy: Tensor) -> Tensor {
-        guard let x = input else { preconditionFailure("Linear.backward before forward") }
+        let x = retained(input)
         input = nil
         let rows = x.count / inFeatures
         // dW (out, in) += dy^T (out, rows) x (rows, in); db += column sums of dy; dx = dy W

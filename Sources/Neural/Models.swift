@@ -2,15 +2,16 @@ import Foundation
 
 /// Model families. Every builder takes the one `Random` that decides initial weights and dropout masks.
 public enum Models {
-    /// The benchmark's tiny CNN: four conv3x3-stride-2 + BN + ReLU stages, global average pool, linear.
+    /// The benchmark's tiny CNN: four conv3x3-stride-2 + BN + ReLU stages, global pooling (average by default), linear.
     public static func tinyCNN(inChannels: Int = 1, widths: [Int] = [16, 32, 64, 128], classes: Int = 1,
-                               rng: Random) -> Network {
+                               pool: GlobalPool.Mode = .avg, rng: Random) -> Network {
         var stages: [Layer] = []
         for (cin, cout) in zip(widths.dropLast(), widths.dropFirst()) {
             stages.append(Blocks.convBN(cin, cout, kernel: 3, stride: 2, activation: .relu, rng: rng))
         }
         return Network(stem: Blocks.convBN(inChannels, widths[0], kernel: 3, stride: 2, activation: .relu, rng: rng),
-                       stages: stages, pool: GlobalPool(.avg), classifier: Linear(widths.last!, classes, rng: rng))
+                       stages: stages, pool: GlobalPool(pool),
+                       classifier: Linear(pool == .catavgmax ? 2 * widths.last! : widths.last!, classes, rng: rng))
     }
 
     /// A ResNet shape: block kind, blocks per stage, base width.

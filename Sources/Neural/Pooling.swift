@@ -2,10 +2,10 @@
 /// the first maximum in window order wins ties).
 public final class MaxPool2d: Layer {
     public let kernel, stride, padding: Int
-    /// Window tap (ky * kernel + kx) that won, for each output element, stored as a float so that the
-    /// channel loop runs in lanes and the buffer comes from the tensor pool.
-    private var winner: Tensor?
-    private var inputShape: [Int] = []
+    /// Kept for backward: the window tap (ky * kernel + kx) that won, for each output element (stored as a
+    /// float so that the channel loop runs in lanes and the buffer comes from the tensor pool), and the
+    /// input's shape.
+    private var kept: (winner: Tensor, inputShape: [Int])?
 
     public init(kernel: Int, stride: Int? = nil, padding: Int = 0) {
         precondition(padding <= kernel / 2, "max-pool padding must be at most half the kernel (as in PyTorch)")
@@ -20,7 +20,6 @@ public final class MaxPool2d: Layer {
         let s = ImageShape(x)
         let oh = (s.h + 2 * padding - kernel) / stride + 1, ow = (s.w + 2 * padding - kernel) / stride + 1
         let y = Tensor(uninitialized: [s.n, oh, ow, s.c]), arg = Tensor(uninitialized: y.shape)
-        inputShape = x.shape
         parallelRange(s.n * oh, grain: 1) { rows in
             for r in rows {
                 let n = r / oh, oy = r % oh
@@ -47,13 +46,13 @@ public final class MaxPool2d: Layer {
                 }
             }
         }
-        winner = arg
+        kept = retainsActivations ? (arg, x.shape) : nil
         return y
     }
 
     public override func backward(_ dy: Tensor) -> Tensor {
-        guard let arg = winner else { preconditionFailure("MaxPool2d.backward before forward") }
-        winner = nil
+        let (arg, inputShape) = retained(kept)
+        kept = nil
         let dx = Tensor(inputShape)
         let s = ImageShape(dx), oh = dy.shape[1], ow = dy.shape[2]
         // Windows of one sample only touch that sample's input: split by samples, no write conflicts.
@@ -80,7 +79,7 @@ public final class MaxPool2d: Layer {
 public final class AvgPool2d: Layer {
     public let kernel, stride, padding: Int
     public let countIncludePad: Bool
-    private var inputShape: [Int] = []
+    private var inputShape: [Int]?  // kept for backward
 
     public init(kernel: Int, stride: Int? = nil, padding: Int = 0, countIncludePad: Bool = true) {
         self.kernel = kernel
@@ -111,7 +110,7 @@ public final class AvgPool2d: Layer {
     // x: (N, H, W, C) -> out: (N, OH, OW, C)
     public override func forward(_ x: Tensor) -> Tensor {
         let s = ImageShape(x)
-        inputShape = x.shape
+        inputShape = retainsActivations ? x.shape : nil
         let oh = (s.h + 2 * padding - kernel) / stride + 1, ow = (s.w + 2 * padding - kernel) / stride + 1
         let y = Tensor([s.n, oh, ow, s.c])
         forEachWindow(s) { at, out, scale in
@@ -121,7 +120,8 @@ public final class AvgPool2d: Layer {
     }
 
     public override func backward(_ dy: Tensor) -> Tensor {
-        let dx = Tensor(inputShape)
+        let dx = Tensor(retained(inputShape))
+        inputShape = nil
         let s = ImageShape(dx)
         forEachWindow(s) { at, out, scale in
             for ch in 0..<s.c { dx.data[at + ch] += dy.data[out + ch] * scale }
@@ -135,7 +135,7 @@ public final class AvgPool2d: Layer {
 public final class GlobalPool: Layer {
     public enum Mode: String, Sendable { case avg, max, catavgmax }
     public let mode: Mode
-    private var input: Tensor?
+    private var input: Tensor?  // (N, H, W, C), kept for backward
 
     public init(_ mode: Mode = .avg) {
         self.mode = mode
@@ -145,7 +145,7 @@ public final class GlobalPool: Layer {
     // x: (N, H, W, C) -> out: (N, C), or (N, 2C) for catavgmax
     public override func forward(_ x: Tensor) -> Tensor {
         let s = ImageShape(x)
-        input = x
+        input = retainsActivations ? x : nil
         let width = mode == .catavgmax ? 2 * s.c : s.c
         let y = Tensor([s.n, width])
         let hw = s.h * s.w
@@ -170,7 +170,7 @@ public final class GlobalPool: Layer {
     }
 
     public override func backward(_ dy: Tensor) -> Tensor {
-        guard let x = input else { preconditionFailure("GlobalPool.backward before forward") }
+        let x = retained(input)
         input = nil
         let s = ImageShape(x), hw = s.h * s.w, width = dy.shape[1]
         let dx = Tensor(x.shape)

@@ -1,12 +1,15 @@
 import Foundation
 
+/// What a dropout layer's forward leaves for backward: the scale factors it applied, or the identity.
+private enum DropScale<Factors> { case identity, factors(Factors) }
+
 /// Dropout (PyTorch's `nn.Dropout`): in training, zeroes each element with probability p and scales the
 /// rest by 1/(1-p); the identity in evaluation. The mask comes from the layer's own generator, forked
 /// from the model seed.
 public final class Dropout: Layer {
     public let p: Float
     private let rng: Random
-    private var mask: Tensor?
+    private var kept: DropScale<Tensor>?  // the mask, same shape as x
 
     public init(_ p: Float, rng: Random) {
         precondition(p >= 0 && p < 1, "dropout probability must be in [0, 1)")
@@ -17,19 +20,20 @@ public final class Dropout: Layer {
 
     // out: same shape as x
     public override func forward(_ x: Tensor) -> Tensor {
-        guard training && p > 0 else { mask = nil; return x.copy() }
+        guard training && p > 0 else { kept = retainsActivations ? .identity : nil; return x.copy() }
         let m = Tensor(uninitialized: x.shape), y = Tensor(uninitialized: x.shape)
         let keep = 1 / (1 - p)
         for i in 0..<x.count {
             m[i] = rng.uniform() < p ? 0 : keep
             y[i] = x[i] * m[i]
         }
-        mask = m
+        kept = retainsActivations ? .factors(m) : nil
         return y
     }
 
     public override func backward(_ dy: Tensor) -> Tensor {
-        guard let m = mask else { return dy.copy() }
+        defer { kept = nil }
+        guard case .factors(let m) = retained(kept) else { return dy.copy() }
         let dx = Tensor(uninitialized: dy.shape)
         for i in 0..<dy.count { dx[i] = dy[i] * m[i] }
         return dx
@@ -41,7 +45,7 @@ public final class Dropout: Layer {
 public final class DropPath: Layer {
     public let p: Float
     private let rng: Random
-    private var keep: [Float] = []
+    private var kept: DropScale<[Float]>?  // per sample: 0 or 1 / (1 - p)
 
     public init(_ p: Float, rng: Random) {
         precondition(p >= 0 && p < 1, "drop-path probability must be in [0, 1)")
@@ -50,7 +54,7 @@ public final class DropPath: Layer {
         super.init()
     }
 
-    private func scaled(_ x: Tensor) -> Tensor {
+    private func scaled(_ x: Tensor, _ keep: [Float]) -> Tensor {
         let y = Tensor(uninitialized: x.shape)
         let per = x.count / max(x.shape[0], 1)
         for n in 0..<x.shape[0] {
@@ -61,12 +65,17 @@ public final class DropPath: Layer {
 
     // x: (N, ...) -> out: same shape
     public override func forward(_ x: Tensor) -> Tensor {
-        guard training && p > 0 else { keep = []; return x.copy() }
-        keep = (0..<x.shape[0]).map { _ in rng.uniform() < p ? 0 : 1 / (1 - p) }
-        return scaled(x)
+        guard training && p > 0 else { kept = retainsActivations ? .identity : nil; return x.copy() }
+        let keep = (0..<x.shape[0]).map { _ in rng.uniform() < p ? 0 : 1 / (1 - p) }
+        kept = retainsActivations ? .factors(keep) : nil
+        return scaled(x, keep)
     }
 
-    public override func backward(_ dy: Tensor) -> Tensor { keep.isEmpty ? dy.copy() : scaled(dy) }
+    public override func backward(_ dy: Tensor) -> Tensor {
+        defer { kept = nil }
+        guard case .factors(let keep) = retained(kept) else { return dy.copy() }
+        return scaled(dy, keep)
+    }
 }
 
 /// Squeeze-and-excitation: per-image channel gates from the global average,
@@ -75,8 +84,7 @@ public final class SqueezeExcite: Layer {
     public let reduce: Linear
     public let expand: Linear
     private let act: ActivationLayer
-    private var input: Tensor?
-    private var gate: Tensor?  // (N, C)
+    private var kept: (input: Tensor, gate: Tensor)?  // (N, H, W, C), (N, C), kept for backward
 
     public init(channels: Int, reduced: Int, activation: Activation = .silu, rng: Random) {
         reduce = Linear(channels, reduced, rng: rng)
@@ -85,7 +93,7 @@ public final class SqueezeExcite: Layer {
         super.init()
     }
 
-    public override var children: [(String, Layer)] { [("conv_reduce", reduce), ("conv_expand", expand)] }
+    public override var children: [(String, Layer)] { [("conv_reduce", reduce), ("act", act), ("conv_expand", expand)] }
 
     // x: (N, H, W, C) -> out: (N, H, W, C)
     public override func forward(_ x: Tensor) -> Tensor {
@@ -111,14 +119,13 @@ public final class SqueezeExcite: Layer {
                 }
             }
         }
-        input = x
-        gate = g
+        kept = retainsActivations ? (x, g) : nil
         return y
     }
 
     public override func backward(_ dy: Tensor) -> Tensor {
-        guard let x = input, let g = gate else { preconditionFailure("SqueezeExcite.backward before forward") }
-        input = nil
+        let (x, g) = retained(kept)
+        kept = nil
         let s = ImageShape(x), hw = s.h * s.w
         // dgate[n, c] = sum_hw dy * x, then through the sigmoid: dpre = dgate * g * (1 - g)
         let dpre = Tensor([s.n, s.c])

@@ -21,6 +21,27 @@ func parallelWorkers(_ workers: Int, _ body: (Int) -> Void) {
     DispatchQueue.concurrentPerform(iterations: workers, execute: body)
 }
 
+/// Reductions never follow the split across workers: a sum over the batch (weight gradients, batch-norm
+/// statistics) is cut into parts whose bounds depend only on the problem size, each part's partial sum is
+/// computed from zero into its own buffer by whichever worker takes the part, and the partials are added
+/// in part order. So one seed and one input give bit-identical weights with any `Threads.count`.
+/// Sums over the batch use up to this many parts (of contiguous samples): enough to keep four workers
+/// busy, few enough that the partial weight gradients and the adds folding them stay small.
+let reductionParts = 4
+
+/// The number of parts a batch of `samples` images is cut into for reductions (see `reductionParts`).
+func sampleParts(_ samples: Int) -> Int { min(samples, reductionParts) }
+
+/// Runs `body(part, worker)` for every part in 0..<parts, spreading contiguous runs of parts over at
+/// most `Threads.count` workers. What a part computes must depend on `part` only (`worker` picks scratch).
+func parallelParts(_ parts: Int, _ body: (_ part: Int, _ worker: Int) -> Void) {
+    guard parts > 0 else { return }
+    let workers = min(Threads.count, parts)
+    parallelWorkers(workers) { w in
+        for part in chunk(parts, workers, w) { body(part, w) }
+    }
+}
+
 /// Splits 0..<n into at most `Threads.count` contiguous ranges of at least `grain` items and runs them in parallel.
 func parallelRange(_ n: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
     let workers = min(Threads.count, max(1, n / max(grain, 1)))

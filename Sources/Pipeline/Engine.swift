@@ -34,30 +34,63 @@ public final class Engine {
     public let store: Store
     /// SHA-256 of each stage's executable, by stage name.
     public let executableHashes: [String: String]
+    /// The params each stage's executable declares, by stage name; absent for one that declares none.
+    public let declaredParams: [String: [ParamSpec]]
 
-    public init(pipeline: Pipeline, store: Store, executableHashes: [String: String]) {
+    public init(pipeline: Pipeline, store: Store, executableHashes: [String: String], declaredParams: [String: [ParamSpec]] = [:]) {
         self.pipeline = pipeline
         self.store = store
         self.executableHashes = executableHashes
+        self.declaredParams = declaredParams
     }
 
-    /// Hashes every stage executable through the executables' stat cache (a `stat` each when unchanged).
+    /// Hashes every stage executable through the executables' stat cache (a `stat` each when unchanged), and
+    /// checks each stage's params against what its executable declares: a misspelt, empty or out-of-range
+    /// param is a `PipelineError` here, before anything runs.
     public convenience init(pipeline: Pipeline, store: Store) throws {
         let cache = StatCache(path: store.executableStatCachePath)
         var hashes: [String: String] = [:]
         for (stage, path) in pipeline.executables {
             hashes[stage] = try cache.sha256(ofFile: path).sha256
         }
-        try? cache.flush()
-        self.init(pipeline: pipeline, store: store, executableHashes: hashes)
+        if FileManager.default.fileExists(atPath: store.root) { try? cache.flush() }
+        let descriptions = ParamDescriptions(store: store)
+        var declared: [String: [ParamSpec]] = [:]
+        for stage in pipeline.stages {
+            let path = pipeline.executables[stage.name]!
+            let description: StageParamsDescription?
+            do { description = try descriptions.description(of: path, sha256: hashes[stage.name]!) } catch {
+                throw PipelineError(file: pipeline.file, stage: stage.name, field: "run", reason: "\(error)")
+            }
+            guard let specs = description?.params else { continue }
+            declared[stage.name] = specs
+            let problems = Self.paramProblems(of: stage, against: specs)
+            if !problems.isEmpty {
+                throw PipelineError(file: pipeline.file, stage: stage.name, field: "params", reason: problems.joined(separator: "; "))
+            }
+        }
+        self.init(pipeline: pipeline, store: store, executableHashes: hashes, declaredParams: declared)
+    }
+
+    /// A stage's params (each `foreach` value merged in) against its executable's declarations.
+    public static func paramProblems(of stage: StageSpec, against specs: [ParamSpec]) -> [String] {
+        guard let f = stage.foreach else { return ParamSpec.problems(of: stage.params, against: specs) }
+        var seen = Set<String>()
+        return f.values.flatMap { value in
+            ParamSpec.problems(of: stage.params.merging([f.name: value]) { _, new in new }, against: specs)
+        }.filter { seen.insert($0).inserted }
     }
 
     /// The units of `stage` given its inputs' artifacts (by dependency name).
     public func units(of stage: StageSpec, inputs: [String: ArtifactManifest]) -> [StageUnit] {
         let inputIDs = inputs.mapValues(\.contentID)
         let exe = executableHashes[stage.name] ?? ""
+        // A param that asks for its declared default leaves the key as if it were not written: the stage
+        // does the same work either way.
+        let defaults = Dictionary((declaredParams[stage.name] ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let explicit = stage.params.filter { name, value in defaults[name]?.isDefault(value) != true }
         func unit(_ value: JSONValue?) -> StageUnit {
-            var params = stage.params
+            var params = explicit
             if let f = stage.foreach, let value { params[f.name] = value }
             let parts = KeyParts(executable: exe, params: .object(params), inputs: inputIDs, slices: stage.slices)
             return StageUnit(stage: stage, foreachValue: value, parts: parts)

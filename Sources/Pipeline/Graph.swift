@@ -31,6 +31,10 @@ public struct Pipeline: Sendable {
         var executables: [String: String] = [:]
         for stage in stages {
             guard let path = resolver.resolve(stage.run, pipelineFile: stage.file) else {
+                if let file = resolver.candidates(stage.run, pipelineFile: stage.file).first(where: { FileManager.default.fileExists(atPath: $0) }) {
+                    throw PipelineError(file: stage.file, line: stage.line, stage: stage.name, field: "run",
+                                        reason: "\(file) exists but is not executable (chmod +x \(file))")
+                }
                 throw PipelineError(file: stage.file, line: stage.line, stage: stage.name, field: "run",
                                     reason: "executable '\(stage.run)' not found (looked in \(resolver.describeSearch(stage.run, pipelineFile: stage.file)))")
             }

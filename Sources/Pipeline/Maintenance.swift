@@ -60,8 +60,24 @@ extension Store {
         return report
     }
 
-    /// `gc`: objects and run records that no current pipeline's runs reference. `live` are the run keys of
-    /// the stages of the current pipelines (Engine.liveRunKeys); nothing is deleted unless `apply`.
+    /// The keys of the runs each pipeline file's stages were last run with (`last/`), overrides (`--set`)
+    /// included: what a user made last, kept by `gc` whether or not a pipeline file still yields those keys.
+    public func lastRunKeys() -> Set<String> {
+        let fm = FileManager.default
+        var keys = Set<String>()
+        for pipeline in (try? fm.contentsOfDirectory(atPath: lastDirectory)) ?? [] {
+            let folder = "\(lastDirectory)/\(pipeline)"
+            for name in (try? fm.contentsOfDirectory(atPath: folder)) ?? [] where name.hasSuffix(".json") {
+                guard let data = fm.contents(atPath: "\(folder)/\(name)"),
+                      let runs = try? JSONDecoder().decode([LastRun].self, from: data) else { continue }
+                keys.formUnion(runs.map(\.key))
+            }
+        }
+        return keys
+    }
+
+    /// `gc`: objects and run records that no kept run references. `live` are the run keys to keep (the
+    /// current pipelines' fresh units, Engine.liveRunKeys, and `lastRunKeys`); nothing is deleted unless `apply`.
     public func collectGarbage(live: Set<String>, apply: Bool) -> (objects: [String], runs: [String], bytes: Int) {
         var referenced = Set<String>()
         for key in live {

@@ -34,6 +34,8 @@ public struct RunReport: Sendable {
     public var failed: [String: String] = [:]
     /// Stages not run because a dependency failed.
     public var blocked: [String] = []
+    /// Each stage's own rejects (not those carried from its inputs), in pipeline order, for stages with any.
+    public var rejects: [(stage: String, count: Int)] = []
     /// Stages that would run (dry run).
     public var wouldRun: [(stage: String, reasons: [String])] = []
     public var interrupted = false
@@ -160,7 +162,10 @@ public final class Scheduler: @unchecked Sendable {
                 return
             }
             let records = work.units.map { work.records[$0.key]! }
-            artifacts[stage.name] = engine.artifact(of: stage, records: records)
+            let artifact = engine.artifact(of: stage, records: records)
+            artifacts[stage.name] = artifact
+            let own = artifact.rejects.filter { $0.stage == stage.name }.count
+            if own > 0 { report.rejects.append((stage.name, own)) }
             if !report.ran.contains(stage.name) { report.fresh.append(stage.name) }
             let last = work.units.map { Store.LastRun(key: $0.key, parts: $0.parts) }
             if store.lastRun(pipeline: engine.pipeline.file, stage: stage.name) != last {

@@ -50,14 +50,12 @@ public struct Store: Sendable {
         access(objectPath(sha256), F_OK) == 0
     }
 
-    /// Moves a verified file into the store by rename (same file system: atomic). An object that is
-    /// already there has the same bytes by construction, so the new copy is dropped.
+    /// Moves a verified file into the store by rename (same file system: atomic). An object already there
+    /// should hold the same bytes, but may have been damaged since it was stored; the new copy was just
+    /// checked against its name, so it replaces the old one (readers holding the old one keep its inode).
+    /// That is how `run --force` repairs a damaged object.
     public func adopt(_ path: String, sha256: String) throws {
         let target = objectPath(sha256)
-        if hasObject(sha256) {
-            unlink(path)
-            return
-        }
         try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         guard rename(path, target) == 0 else {
             throw FileError(path: path, reason: "cannot move into the store as \(target): \(String(cString: strerror(errno)))")

@@ -21,7 +21,8 @@ extension JSONValue {
 
 /// The loop every image stage runs: decode each input record, `transform` it on `context.threads` workers
 /// with memory bounded by a few images, write the results in key order (so shards are byte-identical
-/// across runs), record rejects and progress. A thrown error rejects that record only. The decoded image is
+/// across runs), record rejects and progress. A thrown error rejects that record only, except an
+/// `InputIntegrityError` (a damaged input object), which fails the job. The decoded image is
 /// handed over (`consuming`): a stage that changes it in place (`var out = consume image`) writes into the
 /// decoded pixels rather than a copy of them.
 /// Returns how many records were written.
@@ -29,7 +30,7 @@ public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
                             transform: @escaping (RecordRef, consuming GrayImage) throws -> ImageStageResult) throws -> Int {
     let writer = context.shardWriter()
     var written = 0
-    enum Outcome { case write(payload: [UInt8], metadata: JSONValue, sampleSize: Int), reject(String) }
+    enum Outcome { case write(payload: [UInt8], metadata: JSONValue, sampleSize: Int), reject(String), fail(InputIntegrityError) }
     try orderedParallelMap(count: refs.count, threads: context.threads, work: { i -> Outcome in
         let ref = refs[i]
         do {
@@ -43,6 +44,8 @@ public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
             case .unchanged(let metadata): return .write(payload: payload, metadata: metadata, sampleSize: sampleSize)
             case .reject(let reason): return .reject(reason)
             }
+        } catch let error as InputIntegrityError {
+            return .fail(error)
         } catch {
             return .reject("\(error)")
         }
@@ -54,6 +57,8 @@ public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
             written += 1
         case .reject(let reason):
             context.reject(key: ref.key, file: sourceFile(of: ref.metadata), reason: reason)
+        case .fail(let error):
+            throw error
         }
         context.progress(done: i + 1, total: refs.count)
     })

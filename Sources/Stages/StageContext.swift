@@ -15,6 +15,42 @@ public struct StageError: Error, CustomStringConvertible {
     public var description: String { "stage \(stage): \(reason)" }
 }
 
+/// An input the stage was promised is not what its manifest says: a stored object that fails its SHA-256
+/// (or cannot be read as the shard it was when committed), or a source file whose bytes changed since it was
+/// listed. Never a per-record reject: the job fails, so nothing built on damaged bytes is committed as fresh.
+public struct InputIntegrityError: Error, CustomStringConvertible {
+    /// The file that failed: the object's path in the store, or the source file.
+    public let file: String
+    public let reason: String
+    public init(file: String, reason: String) {
+        self.file = file
+        self.reason = reason
+    }
+
+    /// A store object fails when the store is damaged (`verify` finds and quarantines it); a source file
+    /// fails when it changed after it was listed (a new run lists it again).
+    public var description: String {
+        let remedy = file.contains("/objects/")
+            ? "run `mammoflow verify` to quarantine it; the next `mammoflow run` rebuilds it"
+            : "it changed after it was listed; `mammoflow run` lists it again"
+        return "input \(file) failed its integrity check: \(reason); \(remedy)"
+    }
+
+    /// Throws unless `actual`, the SHA-256 of the bytes read at `path`, is the one `file`'s manifest lists.
+    public static func check(sha256 actual: String, of file: ArtifactFile, at path: String) throws {
+        guard actual == file.sha256 else {
+            throw InputIntegrityError(file: path, reason: "SHA-256 is \(actual), its input's manifest says \(file.sha256)")
+        }
+    }
+
+    /// Runs `body`, turning a shard reader's error about `path` into an integrity failure of that file.
+    static func checking<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as ShardError {
+            throw InputIntegrityError(file: path, reason: error.reason)
+        }
+    }
+}
+
 /// Everything a stage executable needs: its job, typed parameters, input records, an output shard writer,
 /// rejects, progress and the final manifest. One per process.
 public final class StageContext {
@@ -25,19 +61,25 @@ public final class StageContext {
     private var lastProgress = 0.0
     private let lock = NSLock()
 
-    public init(job: StageJob) {
+    /// With `declared` params, the job's params are checked against them first (`ParamSpec.problems`), and
+    /// the typed accessors without a `default:` take the declared defaults.
+    public init(job: StageJob, declared: [ParamSpec]? = nil) throws {
         self.job = job
-        self.params = StageParams(stage: job.stage, values: job.params)
+        self.params = StageParams(stage: job.stage, values: job.params, declared: declared ?? [])
+        if let declared {
+            let problems = ParamSpec.problems(of: job.params.objectValue ?? [:], against: declared)
+            guard problems.isEmpty else { throw StageError(stage: job.stage, reason: problems.joined(separator: "; ")) }
+        }
     }
 
     /// Reads `job.json`.
-    public convenience init(jobFile path: String) throws {
+    public convenience init(jobFile path: String, declared: [ParamSpec]? = nil) throws {
         let bytes = try readFile(path)
         let job: StageJob
         do { job = try StageJob(jsonFile: bytes, named: path) } catch {
             throw StageError(stage: "?", reason: "not a valid job file: \(error)")
         }
-        self.init(job: job)
+        try self.init(job: job, declared: declared)
     }
 
     public var stage: String { job.stage }
@@ -70,10 +112,23 @@ public final class StageContext {
         return path
     }
 
-    /// The shards of an input artifact, opened, in key order.
+    /// An input file's bytes (a table, a model), checked against the SHA-256 its manifest lists: a damaged
+    /// table would otherwise parse into wrong rows without a word.
+    public func verifiedContents(of file: ArtifactFile) throws -> [UInt8] {
+        let path = try location(of: file)
+        let bytes = try readFile(path)
+        try InputIntegrityError.check(sha256: Digest.sha256Hex(bytes), of: file, at: path)
+        return bytes
+    }
+
+    /// The shards of an input artifact, opened, in key order. A shard that cannot be opened was damaged after
+    /// it was committed: an `InputIntegrityError`.
     public func shards(of manifest: ArtifactManifest) throws -> [ShardReader] {
         try manifest.shards
-            .map { try ShardReader(path: location(of: $0)) }
+            .map { file in
+                let path = try location(of: file)
+                return try InputIntegrityError.checking(path) { try ShardReader(path: path) }
+            }
             .sorted { ($0.entries.first?.key ?? "") < ($1.entries.first?.key ?? "") }
     }
 
@@ -82,7 +137,7 @@ public final class StageContext {
         var refs: [RecordRef] = []
         var position = 0
         for shard in try shards(of: manifest) {
-            let metadata = try shard.metadata()
+            let metadata = try InputIntegrityError.checking(shard.path) { try shard.metadata() }
             for i in 0..<shard.count {
                 defer { position += 1 }
                 if let slice = job.slice, !slice.contains(position: position) { continue }
@@ -176,14 +231,55 @@ public struct RecordRef: @unchecked Sendable {
         self.metadata = metadata
     }
     public var key: String { shard.entries[index].key }
-    public func payload() throws -> [UInt8] { try shard.payload(at: index) }
+    /// The payload, its frame's SHA-256 checked: a mismatch is an `InputIntegrityError`, not a bad record.
+    public func payload() throws -> [UInt8] { try InputIntegrityError.checking(shard.path) { try shard.payload(at: index) } }
     public func image() throws -> ImagePayload { try ImagePayload(decoding: payload()) }
 }
 
 /// Typed access to a stage's parameters, with errors that name the stage, the field and what was wrong.
+/// A stage that declares its params (`runStage(_:params:_:)`) reads them without `default:`: the declaration
+/// is the one place a default is written.
 public struct StageParams {
     public let stage: String
     public let values: JSONValue
+    let declared: [String: ParamSpec]
+
+    public init(stage: String, values: JSONValue, declared: [ParamSpec] = []) {
+        self.stage = stage
+        self.values = values
+        self.declared = Dictionary(declared.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// The value given, else the declared default; nil for an optional param left out.
+    func declaredValue(_ name: String) throws -> JSONValue? {
+        guard let spec = declared[name] else {
+            throw StageError(stage: stage, reason: "param '\(name)' is read but not declared (runStage's params)")
+        }
+        guard let v = value(name) ?? spec.defaultValue else {
+            if spec.optional { return nil }
+            throw StageError(stage: stage, reason: "param '\(name)' is required: \(spec.help)")
+        }
+        return v
+    }
+
+    /// A declared param that must have a value (given or default).
+    func required(_ name: String) throws -> JSONValue {
+        guard let v = try declaredValue(name) else {
+            throw StageError(stage: stage, reason: "param '\(name)' is optional and has no default: read it with optional(_:)")
+        }
+        return v
+    }
+
+    public func int(_ name: String) throws -> Int { try int(name, default: required(name).intValue ?? 0) }
+    public func double(_ name: String) throws -> Double { try double(name, default: required(name).doubleValue ?? 0) }
+    public func string(_ name: String) throws -> String { try string(name, default: required(name).stringValue ?? "") }
+    public func bool(_ name: String) throws -> Bool { try bool(name, default: required(name).boolValue ?? false) }
+    public func strings(_ name: String) throws -> [String] {
+        let fallback = try required(name)
+        return try strings(name, default: fallback.stringValue.map { [$0] } ?? fallback.arrayValue?.compactMap(\.stringValue) ?? [])
+    }
+    /// A declared optional param without a default: nil when left out.
+    public func optional(_ name: String) throws -> JSONValue? { try declaredValue(name) }
 
     func missingOrWrong(_ name: String, _ expected: String, _ found: JSONValue) -> StageError {
         StageError(stage: stage, reason: "param '\(name)' must be \(expected), found \(found.kindName) \(found.canonicalText)")
@@ -218,7 +314,8 @@ public struct StageParams {
         return b
     }
 
-    /// One of a fixed set of words, e.g. `voi: window|none`.
+    /// One of a fixed set of words, for a stage that does not declare its params (a declared param lists
+    /// its `choices` instead).
     public func choice(_ name: String, _ options: [String], default fallback: String) throws -> String {
         let s = try string(name, default: fallback)
         guard options.contains(s) else {
@@ -240,10 +337,25 @@ public struct StageParams {
 
 /// The entry point of every stage executable: parses `--job FILE`, runs `body`, exits non-zero with a
 /// one-line error when the stage cannot do its job.
-public func runStage(_ name: String, _ body: (StageContext) throws -> Void) -> Never {
+///
+/// `params` declares the stage's params (name, type, range or choices, default, help). With them, the job's
+/// params are checked before `body` runs (an unknown, empty, mistyped or out-of-range one is an error naming
+/// the valid ones), `--help` lists them, and `--describe-params` prints them as JSON for the scheduler, which
+/// then checks a pipeline's params while planning, before anything runs (docs/stage-contract.md). Without
+/// `params` nothing is checked.
+public func runStage(_ name: String, params: [ParamSpec]? = nil, _ body: (StageContext) throws -> Void) -> Never {
     let args = CommandLine.arguments
+    if args.contains("--describe-params") {
+        guard let params else {
+            FileHandle.standardError.write(Data("mammoflow-\(name) does not declare its params\n".utf8))
+            exit(2)
+        }
+        print(StageParamsDescription(stage: name, params: params).json.canonicalText)
+        exit(0)
+    }
     if args.contains("--help") || args.contains("-h") {
         print("usage: mammoflow-\(name) --job JOB.json\n\nA mammoflow pipeline stage; the scheduler writes the job file (docs/stage-contract.md).")
+        if let params { print("\nparams:\n" + ParamSpec.listing(params)) }
         exit(0)
     }
     guard let i = args.firstIndex(of: "--job"), i + 1 < args.count else {
@@ -251,7 +363,7 @@ public func runStage(_ name: String, _ body: (StageContext) throws -> Void) -> N
         exit(2)
     }
     do {
-        let context = try StageContext(jobFile: args[i + 1])
+        let context = try StageContext(jobFile: args[i + 1], declared: params)
         try body(context)
         exit(0)
     } catch {
@@ -259,3 +371,4 @@ public func runStage(_ name: String, _ body: (StageContext) throws -> Void) -> N
         exit(1)
     }
 }
+

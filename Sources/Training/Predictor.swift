@@ -6,19 +6,20 @@ import Shards
 /// with `flip`, the mean of the logits of the image and its mirror image (test-time augmentation).
 public func cancerLogits(_ model: ClassifierModel, outputs: Int, _ loader: BatchLoader, batchSize: Int, flip: Bool = false,
                          afterBatch: () -> Void = {}) throws -> [Float] {
-    model.setTraining(false)
-    defer { model.setTraining(true) }
     var logits = [Float](repeating: 0, count: loader.images.count)
     let batches = loader.batches(order: Array(loader.images.indices), batchSize: batchSize, epoch: 0)
     defer { batches.cancel() }
-    while let batch = try batches.next() {
-        let out = model.forward(batch.x)
-        let mirrored = flip ? model.forward(mirrorHorizontally(batch.x)) : nil
-        for (i, index) in batch.indices.enumerated() {
-            let a = out[i * outputs]
-            logits[index] = mirrored.map { (a + $0[i * outputs]) / 2 } ?? a
+    // Evaluation mode that keeps no activations for a backward.
+    try model.withInference {
+        while let batch = try batches.next() {
+            let out = model.forward(batch.x)
+            let mirrored = flip ? model.forward(mirrorHorizontally(batch.x)) : nil
+            for (i, index) in batch.indices.enumerated() {
+                let a = out[i * outputs]
+                logits[index] = mirrored.map { (a + $0[i * outputs]) / 2 } ?? a
+            }
+            afterBatch()
         }
-        afterBatch()
     }
     return logits
 }
@@ -60,7 +61,6 @@ public struct TrainedModel {
         self.path = path
         model = try ClassifierModel(recipe: recipe, layout: layout)
         try Checkpoint.load(from: path, into: model, weights: config["weights"]?.stringValue == "averaged" ? .averaged : .trained)
-        model.setTraining(false)
     }
 
     public var inputSize: ModelInputSize { ModelInputSize(height: recipe.height, width: recipe.width) }

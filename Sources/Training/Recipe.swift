@@ -49,6 +49,9 @@ public struct TrainRecipe: Codable, Equatable, Sendable {
     /// Model input, rows x columns (the image is resized into it keeping its aspect ratio).
     public var height: Int
     public var width: Int
+    /// Normalisation of the 0...1 input: (x - mean) / std.
+    public var mean: Double
+    public var std: Double
     public var epochs: Int
     public var batch: Int
     public var optimizer: OptimizerKind
@@ -62,6 +65,9 @@ public struct TrainRecipe: Codable, Equatable, Sendable {
     public var positiveFraction: Double
     /// BCE weight of the positive class for the cancer head (RSNA: about 2% cancer).
     public var posWeight: Double
+    /// Global pooling of the last feature map: avg, max, or catavgmax (both, concatenated). A lesion covers a
+    /// few cells of the last map: averaging dilutes it by the map's area, the maximum does not.
+    public var pool: String
     public var dropout: Double
     public var dropPath: Double
     /// Weight-EMA decay (0: off). Validation, the best checkpoint and prediction use the averaged weights.
@@ -69,18 +75,29 @@ public struct TrainRecipe: Codable, Equatable, Sendable {
     /// Multitask: the auxiliary heads and their share of the loss (loss = (1 - w) cancer + w mean(aux)).
     public var heads: [AuxiliaryHead]
     public var auxWeight: Double
-    /// Selfdistill: the backbone stages whose output feeds a tapped head (two depths).
+    /// Selfdistill: the backbone stages whose output feeds a tapped head (two depths); empty: the third- and
+    /// second-to-last stages of the backbone.
     public var taps: [Int]
     /// The metric that picks the best epoch: auc (image), pf1 (breast, mean of images), or loss.
     public var select: String
     public var seed: Int
 
+    /// JSON keys are the train stage's param names.
+    enum CodingKeys: String, CodingKey {
+        case model, backbone, height, width, mean, std, epochs, batch, optimizer, schedule, augment, sampler, pool
+        case dropout, ema, heads, taps, select, seed
+        case learningRate = "lr", weightDecay = "weight_decay", augmentOverrides = "augment_p"
+        case positiveFraction = "positive_fraction", posWeight = "pos_weight", dropPath = "drop_path"
+        case auxWeight = "aux_weight"
+    }
+
     /// The study's recipe for a rung.
     public static func defaults(for model: ModelKind) -> TrainRecipe {
-        var r = TrainRecipe(model: model, backbone: .efficientnetv2Cpu, height: 512, width: 320, epochs: 12, batch: 8,
+        var r = TrainRecipe(model: model, backbone: .efficientnetv2Cpu, height: 512, width: 320, mean: 0.5, std: 0.25,
+                            epochs: 12, batch: 8,
                             optimizer: .lookaheadRAdam, learningRate: 4e-4, weightDecay: 1e-8, schedule: .cosine,
                             augment: "baseline", augmentOverrides: [:], sampler: .balanced, positiveFraction: 0.25,
-                            posWeight: 1, dropout: 0.2, dropPath: 0, ema: 0, heads: [], auxWeight: 0, taps: [],
+                            posWeight: 1, pool: "avg", dropout: 0.2, dropPath: 0, ema: 0, heads: [], auxWeight: 0, taps: [],
                             select: "auc", seed: 0)
         switch model {
         case .baseline: break
@@ -94,7 +111,6 @@ public struct TrainRecipe: Codable, Equatable, Sendable {
             r.weightDecay = 1e-6
             r.schedule = .onecycle
             r.augment = "heavy"
-            r.taps = [2, 3]
         }
         return r
     }
@@ -129,24 +145,27 @@ public final class ClassifierModel: Layer {
     public init(recipe: TrainRecipe, layout: ModelLayout) throws {
         let rng = Random(seed: UInt64(bitPattern: Int64(recipe.seed)))
         let classes = layout.outputs, dropout = Float(recipe.dropout)
+        guard let pool = GlobalPool.Mode(rawValue: recipe.pool) else {
+            throw TrainingError(subject: "recipe", reason: "pool '\(recipe.pool)': expected avg, max or catavgmax")
+        }
         let network: Network
         switch recipe.backbone {
-        case .tiny: network = Models.tinyCNN(classes: classes, rng: rng)
-        case .resnet18: network = Models.resnet(.resnet18, classes: classes, dropout: dropout, rng: rng)
-        case .resnet34: network = Models.resnet(.resnet34, classes: classes, dropout: dropout, rng: rng)
+        case .tiny: network = Models.tinyCNN(classes: classes, pool: pool, rng: rng)
+        case .resnet18: network = Models.resnet(.resnet18, classes: classes, pool: pool, dropout: dropout, rng: rng)
+        case .resnet34: network = Models.resnet(.resnet34, classes: classes, pool: pool, dropout: dropout, rng: rng)
         case .efficientnetv2Cpu, .efficientnetv2B0:
-            network = Models.efficientNetV2(recipe.backbone == .efficientnetv2Cpu ? .cpu : .b0, classes: classes,
+            network = Models.efficientNetV2(recipe.backbone == .efficientnetv2Cpu ? .cpu : .b0, classes: classes, pool: pool,
                                             dropout: dropout, dropPath: Float(recipe.dropPath), rng: rng)
         }
-        guard recipe.taps.allSatisfy({ network.stages.indices.contains($0) }) else {
-            throw TrainingError(subject: "recipe", reason: "taps \(recipe.taps): \(recipe.backbone.rawValue) has stages 0...\(network.stages.count - 1)")
+        let stages = network.stages.count
+        let taps = recipe.model == .selfdistill && recipe.taps.isEmpty ? [stages - 3, stages - 2] : recipe.taps
+        guard taps.allSatisfy({ network.stages.indices.contains($0) }) else {
+            throw TrainingError(subject: "recipe", reason: "taps \(taps): \(recipe.backbone.rawValue) has stages 0...\(stages - 1)")
         }
         // Channels at each tap, from a probe forward in evaluation mode (no statistics change, no random draws).
-        network.taps = Set(recipe.taps)
-        network.setTraining(false)
-        _ = network.forward(Tensor([1, 64, 64, 1]))
-        network.setTraining(true)
-        tapHeads = recipe.taps.map { stage in
+        network.taps = Set(taps)
+        network.withInference { _ = network.forward(Tensor([1, 64, 64, 1])) }
+        tapHeads = taps.map { stage in
             let channels = network.features[stage]!.shape[3]
             let planes = max(8, channels / 4)
             var layers: [Layer] = [Blocks.bottleneck(channels, planes, stride: 1, rng: rng), GlobalPool(.avg)]
@@ -165,7 +184,8 @@ public final class ClassifierModel: Layer {
     // x: (N, H, W, 1) -> logits: (N, outputs); tapLogits: (N, 1) each
     public override func forward(_ x: Tensor) -> Tensor {
         let logits = network.forward(x)
-        tapLogits = tapHeads.map { $0.head.forward(network.features[$0.stage]!) }
+        // The tapped heads only serve a backward: inference (prediction, validation) reads the cancer logit alone.
+        tapLogits = retainsActivations ? tapHeads.map { $0.head.forward(network.features[$0.stage]!) } : []
         return logits
     }
 

@@ -1,10 +1,12 @@
+import Neural
+import Shards
 import Stages
 
 extension TrainRecipe {
     /// The train stage's params, by name, in the order `mammoflow-train --help` lists them.
     public static let parameterNames = [
-        "model", "backbone", "height", "width", "epochs", "batch", "optimizer", "lr", "weight_decay", "schedule",
-        "augment", "augment_p", "sampler", "positive_fraction", "pos_weight", "dropout", "drop_path", "ema",
+        "model", "backbone", "height", "width", "mean", "std", "epochs", "batch", "optimizer", "lr", "weight_decay", "schedule",
+        "augment", "augment_p", "sampler", "positive_fraction", "pos_weight", "pool", "dropout", "drop_path", "ema",
         "heads", "aux_weight", "taps", "select", "seed", "fold",
     ]
 
@@ -31,6 +33,8 @@ extension TrainRecipe {
         r.backbone = try choice("backbone", r.backbone)
         r.height = try positive("height", r.height)
         r.width = try positive("width", r.width)
+        r.mean = try p.double("mean", default: r.mean)
+        r.std = try p.double("std", default: r.std)
         r.epochs = try positive("epochs", r.epochs)
         r.batch = try positive("batch", r.batch)
         r.optimizer = try choice("optimizer", r.optimizer)
@@ -52,6 +56,7 @@ extension TrainRecipe {
         r.sampler = try choice("sampler", r.sampler)
         r.positiveFraction = try fraction("positive_fraction", r.positiveFraction)
         r.posWeight = try p.double("pos_weight", default: r.posWeight)
+        r.pool = try p.choice("pool", ["avg", "max", "catavgmax"], default: r.pool)
         r.dropout = try fraction("dropout", r.dropout)
         r.dropPath = try fraction("drop_path", r.dropPath)
         r.ema = try fraction("ema", r.ema)
@@ -80,5 +85,23 @@ extension TrainRecipe {
             throw StageError(stage: p.stage, reason: "param 'taps' applies to model selfdistill only")
         }
         self = r
+    }
+}
+
+extension TrainRecipe {
+    /// The recipe's model input: size and normalisation.
+    public func modelInput() throws -> ModelInput {
+        try ModelInput(height: height, width: width, mean: Float(mean), std: Float(std))
+    }
+
+    /// The recipe's augmentations: the preset with the per-transform probability overrides.
+    public func augmentation() throws -> AugmentationConfig {
+        try AugmentationConfig(preset: augment, probabilities: augmentOverrides)
+    }
+
+    /// The loader's two steps: for training with the recipe's augmentations, else (held-out, predict) without.
+    public func loaderSteps(training: Bool) throws
+        -> (prepare: @Sendable (ImagePayload, UnsafeMutablePointer<Float>) -> Void, augment: (@Sendable (UnsafeMutablePointer<Float>, Random) -> Void)?) {
+        try modelInput().loaderSteps(augmentation: training ? augmentation() : nil)
     }
 }

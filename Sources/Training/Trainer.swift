@@ -13,6 +13,11 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var auc: Double?
     public var pf1Breast: Double
     public var learningRate: Double
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, auc
+        case trainLoss = "train_loss", validationLoss = "validation_loss", pf1Breast = "pf1_breast", learningRate = "learning_rate"
+    }
 }
 
 /// Where a training run reports: progress units, log lines, and one JSON line per step and epoch.

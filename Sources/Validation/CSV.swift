@@ -36,10 +36,20 @@ public struct CSVTable {
     public let lines: [Int]
 
     public init(header: [String], rows: [[String]], file: String = "<memory>") {
+        self.init(header: header, rows: rows, lines: rows.indices.map { $0 + 2 }, file: file)
+    }
+
+    init(header: [String], rows: [[String]], lines: [Int], file: String) {
         self.file = file
         self.header = header
         self.rows = rows
-        self.lines = rows.indices.map { $0 + 2 }
+        self.lines = lines
+    }
+
+    /// The rows `keep` accepts (given the row's index), each still on its line of the file.
+    public func filter(_ keep: (Int) -> Bool) -> CSVTable {
+        let kept = rows.indices.filter(keep)
+        return CSVTable(header: header, rows: kept.map { rows[$0] }, lines: kept.map { lines[$0] }, file: file)
     }
 
     /// Reads and parses a file.

@@ -80,12 +80,30 @@ public struct ScoreRun {
     public let rejects: [RowReject]
     public let report: ScoreReport
 
-    public init(predictions: CSVTable, table: CSVTable, folds: CSVTable? = nil, replicates: Int, seed: UInt64) throws {
+    /// Predictions for only some of the table's images are an error unless `allowPartial`: metrics of
+    /// different subsets would otherwise be compared as if they were of one cohort. Images an earlier stage
+    /// rejected (`rejectedUpstream`, keys `<patient_id>/<image_id>`) were reported there: they are counted
+    /// in the coverage, not held against it.
+    public init(predictions: CSVTable, table: CSVTable, folds: CSVTable? = nil, replicates: Int, seed: UInt64,
+                allowPartial: Bool = false, rejectedUpstream: Set<String> = []) throws {
         (images, rejects) = try ScoringInput.join(predictions: predictions, table: table, folds: folds)
         guard !images.isEmpty else {
             throw CSVError(file: predictions.file, reason: "no usable prediction (\(rejects.count) rejected)")
         }
-        report = scorePredictions(images, replicates: replicates, seed: seed)
+        let scored = Set(images.map { "\($0.patient)/\($0.image)" })
+        let unscored = try ScoringInput.keys(of: table).filter { !scored.contains($0) }
+        let missing = unscored.filter { !rejectedUpstream.contains($0) }
+        let coverage = Coverage(imagesScored: images.count, imagesInTable: table.rows.count,
+                                imagesRejected: unscored.count - missing.count)
+        if !missing.isEmpty && !allowPartial {
+            throw CSVError(file: predictions.file, reason: "predictions cover \(coverage.imagesScored) of the \(coverage.imagesInTable) images of \(table.file)"
+                + (coverage.imagesRejected > 0 ? " (\(coverage.imagesRejected) rejected upstream)" : "")
+                + "; none for \(missing.prefix(3).joined(separator: ", "))\(missing.count > 3 ? ", ..." : "");"
+                + " score a partial set only on purpose: --allow-partial (stage param allow_partial: true)")
+        }
+        var report = scorePredictions(images, replicates: replicates, seed: seed)
+        report.coverage = coverage
+        self.report = report
     }
 
     /// Writes `metrics.json` (at `metricsPath`) and, beside it, roc.png, pr.png and calibration.png.
@@ -101,6 +119,11 @@ public struct ScoreRun {
         func show(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "-" }
         func show(_ i: Interval?) -> String { i.map { String(format: "[%.4f, %.4f]", $0.low, $0.high) } ?? "" }
         var lines = ["\(report.images) images, \(report.breasts) breasts, \(report.patients) patients, \(report.positiveImages) cancer images"]
+        if let coverage = report.coverage {
+            lines.append("scored \(coverage.imagesScored) of the table's \(coverage.imagesInTable) images"
+                + (coverage.imagesRejected > 0 ? ", \(coverage.imagesRejected) rejected upstream" : "")
+                + (coverage.isComplete ? "" : " (a partial set)"))
+        }
         for aggregation in Aggregation.allCases {
             guard let level = report.levels[aggregation.rawValue] else { continue }
             lines.append("\(aggregation.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) pF1 \(show(level.probabilisticF1)) \(show(level.probabilisticF1Interval))"

@@ -139,6 +139,23 @@ public struct ScoreReport: Codable, Equatable, Sendable {
     public var breakdown: [String: [String: LevelScores]]
     public var bootstrap: BootstrapSettings
     public var notes: [String]
+    /// How many of the cohort table's images were scored (set by `ScoreRun`): two reports that covered
+    /// different images are not comparable.
+    public var coverage: Coverage?
+}
+
+public struct Coverage: Codable, Equatable, Sendable {
+    public var imagesScored: Int
+    public var imagesInTable: Int
+    /// Images without a prediction that an earlier stage rejected (and reported).
+    public var imagesRejected: Int
+    public init(imagesScored: Int, imagesInTable: Int, imagesRejected: Int = 0) {
+        self.imagesScored = imagesScored
+        self.imagesInTable = imagesInTable
+        self.imagesRejected = imagesRejected
+    }
+    /// Every image of the table scored, or rejected on the way with a reason.
+    public var isComplete: Bool { imagesScored + imagesRejected == imagesInTable }
 }
 
 public struct BootstrapSettings: Codable, Equatable, Sendable {

@@ -1,23 +1,28 @@
 // mammoflow-crop: flip each image so the chest wall is on the left, then crop it to the breast.
-// params: { method: study|otsu, threshold: 0.0784 (fraction of full scale, study only), border: 0.01,
-//           min_area: 0.02, orient: true }
+// params: declared below (`mammoflow params crop`).
 // Metadata added: flipped (bool), crop {x, y, width, height} in the flipped input's pixels.
 import Imaging
 import Shards
 import Stages
 
-runStage("crop") { context in
+let defaults = BreastCrop.Options()
+let params = [
+    ParamSpec("method", .string, default: "study", choices: ["study", "otsu"], help: "study: a fixed threshold (the study's); otsu: Otsu's threshold per image"),
+    ParamSpec("threshold", .number, default: .double(20.0 / 255.0), minimum: 0, maximum: 1, help: "breast threshold as a fraction of full scale (method study)"),
+    ParamSpec("border", .number, default: .double(defaults.border), minimum: 0, maximum: 0.49, help: "fraction of each side ignored as a border"),
+    ParamSpec("min_area", .number, default: .double(defaults.minAreaFraction), minimum: 0, maximum: 1, help: "smallest breast, as a fraction of the image"),
+    ParamSpec("orient", .bool, default: true, help: "flip images so that the chest wall is on the left"),
+]
+
+runStage("crop", params: params) { context in
     let (_, input) = try context.soleInput()
     let p = context.params
-    let method = try p.choice("method", ["study", "otsu"], default: "study")
+    let method = try p.string("method")
     var options = BreastCrop.Options()
-    options.threshold = method == "otsu" ? .otsu : .fraction(try p.double("threshold", default: 20.0 / 255.0))
-    options.border = try p.double("border", default: options.border)
-    options.minAreaFraction = try p.double("min_area", default: options.minAreaFraction)
-    let orient = try p.bool("orient", default: true)
-    guard (0..<0.5).contains(options.border), (0...1).contains(options.minAreaFraction) else {
-        throw StageError(stage: context.stage, reason: "params: border must be in [0, 0.5) and min_area in [0, 1]")
-    }
+    options.threshold = method == "otsu" ? .otsu : .fraction(try p.double("threshold"))
+    options.border = try p.double("border")
+    options.minAreaFraction = try p.double("min_area")
+    let orient = try p.bool("orient")
 
     let written = try mapImageRecords(context, try context.records(of: input)) { ref, image in
         var image = image

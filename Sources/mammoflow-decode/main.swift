@@ -1,16 +1,14 @@
 // mammoflow-decode: a dataset in RSNA's layout (from `synth` or `ingest`) to image shards.
 //
-// params:
-//   values: window16 (default) | window8 | stored | minmax8   how stored values become samples (DICOM.OutputValues):
-//           window16/window8 apply the Modality LUT, the VOI window or LUT and invert MONOCHROME1 (bright = dense);
-//           stored keeps the stored values; minmax8 is the RSNA study's per-image min-max to 8 bits, no window.
-//   reduce: 0 (default) | N    1/2^N of each side: JPEG 2000 skips the finer wavelet levels, other encodings
-//           are area-averaged after decoding. Recorded as metadata `reduce` for downscale.
-//   voi:    0 (default)        which window (or VOI LUT) of the file to use when it has several.
+// params: declared below (`mammoflow params decode`). values: window16/window8 apply the Modality LUT, the VOI
+// window or LUT and invert MONOCHROME1 (bright = dense); stored keeps the stored values; minmax8 is the RSNA
+// study's per-image min-max to 8 bits, no window. reduce N: JPEG 2000 skips the finer wavelet levels, other
+// encodings are area-averaged after decoding; recorded as metadata `reduce` for downscale.
 // Input: train.csv (else test.csv) and train_images/ (test_images/) <patient_id>/<image_id>.dcm.
 // Output: one record per image, key "<patient_id>/<image_id>", metadata = the table row (typed) + `dicom`
 // header facts + `source` {path, sha256} + `values` + `reduce`. Rejects: unreadable, truncated, unsupported
-// encoding, corrupt pixels, constant image, table row without a file, file without a row.
+// encoding, corrupt pixels, constant image, table row without a file, file without a row. A file whose
+// SHA-256 is not the one its input listed fails the job (InputIntegrityError).
 import DICOM
 import Foundation
 import Shards
@@ -35,22 +33,28 @@ func typedCell(_ text: String) -> JSONValue {
     return .string(t)
 }
 
-/// The rows of an RSNA table, keyed "<patient_id>/<image_id>", each as an object of typed cells.
-func readTable(_ path: String, name: String, stage: String) throws -> [String: JSONValue] {
+/// The rows of an RSNA table, keyed "<patient_id>/<image_id>", each as an object of typed cells, and the
+/// keys of rows with a value outside its column's kind (`CohortRows`), with the reason.
+func readTable(_ bytes: [UInt8], path: String, name: String, stage: String) throws -> (rows: [String: JSONValue], bad: [String: String]) {
     let table: CSVTable
-    do { table = try CSVTable(contentsOf: path) } catch {
+    do { table = try CSVTable(parsing: bytes, file: path) } catch {
         throw StageError(stage: stage, reason: "\(name): \(error)")
     }
     guard let p = table.header.firstIndex(of: "patient_id"), let i = table.header.firstIndex(of: "image_id") else {
         throw StageError(stage: stage, reason: "\(name) has no patient_id and image_id columns")
     }
-    var rows: [String: JSONValue] = [:]
-    for cells in table.rows {
+    var rows: [String: JSONValue] = [:], bad: [String: String] = [:]
+    for (r, cells) in table.rows.enumerated() {
+        let key = "\(cells[p].trimmingBlanks)/\(cells[i].trimmingBlanks)"
+        if let problem = CohortRows.problem(ofRow: r, in: table) {
+            bad[key] = problem
+            continue
+        }
         var object: [String: JSONValue] = [:]
         for (column, cell) in zip(table.header, cells) { object[column] = typedCell(cell) }
-        rows["\(cells[p].trimmingCharacters(in: .whitespaces))/\(cells[i].trimmingCharacters(in: .whitespaces))"] = .object(object)
+        rows[key] = .object(object)
     }
-    return rows
+    return (rows, bad)
 }
 
 /// Matches table rows with image files; keys in ascending order (shards need it).
@@ -67,20 +71,22 @@ func pairRowsWithFiles(rows: [String: JSONValue], files: [ArtifactFile], folder:
 enum Outcome {
     case image(payload: [UInt8], metadata: JSONValue, sampleSize: Int)
     case reject(file: String?, reason: String)
+    /// The job cannot go on: an input that fails its integrity check, a param that does not fit a file.
+    case fail(Error)
 }
 
-runStage("decode") { context in
+let params = [
+    ParamSpec("values", .string, default: "window16", choices: OutputValues.allCases.map(\.rawValue),
+              help: "how stored values become samples (DICOM.OutputValues)"),
+    ParamSpec("reduce", .int, default: 0, minimum: 0, maximum: 8, help: "decode at 1/2^N of each side"),
+    ParamSpec("voi", .int, default: 0, minimum: 0, help: "which window (or VOI LUT) of a file to use when it has several"),
+]
+
+runStage("decode", params: params) { context in
     let p = context.params
-    let known: Set<String> = ["values", "reduce", "voi"]
-    if let unknown = p.values.objectValue?.keys.filter({ !known.contains($0) }).sorted(), !unknown.isEmpty {
-        throw StageError(stage: context.stage, reason: "unknown params \(unknown.joined(separator: ", ")) (known: values, reduce, voi)")
-    }
-    let values = OutputValues(rawValue: try p.choice("values", OutputValues.allCases.map(\.rawValue), default: "window16"))!
-    let reduce = try p.int("reduce", default: 0)
-    let voi = try p.int("voi", default: 0)
-    guard (0...8).contains(reduce), voi >= 0 else {
-        throw StageError(stage: context.stage, reason: "params: reduce must be 0-8 and voi >= 0")
-    }
+    let values = OutputValues(rawValue: try p.string("values"))!
+    let reduce = try p.int("reduce")
+    let voi = try p.int("voi")
 
     let (_, input) = try context.soleInput()
     let (tableName, folder): (String, String) =
@@ -88,8 +94,17 @@ runStage("decode") { context in
     guard let table = input.file(tableName) else {
         throw StageError(stage: context.stage, reason: "the input has neither train.csv nor test.csv")
     }
-    let rows = try readTable(try context.location(of: table), name: tableName, stage: context.stage)
+    let (rows, badRows) = try readTable(try context.verifiedContents(of: table), path: try context.location(of: table),
+                                        name: tableName, stage: context.stage)
+    // What the input already rejected (ingest: a missing or unreadable file, a bad row) is reported there, once.
+    let rejectedUpstream = Set(input.rejects.map(\.key))
+    var rejected = 0
+    for (key, problem) in badRows.sorted(by: { $0.key < $1.key }) where !rejectedUpstream.contains(key) {
+        context.reject(key: key, file: table.source ?? table.path, reason: problem)
+        rejected += 1
+    }
     var jobs = pairRowsWithFiles(rows: rows, files: input.files, folder: folder)
+        .filter { !rejectedUpstream.contains($0.key) && badRows[$0.key] == nil }
     if let slice = context.job.slice {
         jobs = jobs.enumerated().filter { slice.contains(position: $0.offset) }.map(\.element)
     }
@@ -105,8 +120,22 @@ runStage("decode") { context in
         guard let file = job.file else { return .reject(file: nil, reason: "table row without a file under \(folder)/") }
         guard let row = job.row else { return .reject(file: file.path, reason: "file without a row in \(tableName)") }
         do {
-            let dicom = try DICOMFile(path: try context.location(of: file))
+            let path = try context.location(of: file)
+            let dicom: DICOMFile
+            do { dicom = try DICOMFile(path: path) } catch {
+                // An unreadable file is a reject only if it is the file that was listed.
+                try InputIntegrityError.check(sha256: try Digest.sha256Hex(file: path), of: file, at: path)
+                throw error
+            }
+            // The bytes decode reads must be the ones its input listed (ingest hashed each source file, synth
+            // each file it wrote): a file that differs fails the job rather than yield a record of other bytes.
+            try InputIntegrityError.check(sha256: dicom.withFileBytes { Digest.hex(Digest.sha256($0)) }, of: file, at: path)
             let header = try dicom.header()
+            // Past a file's last window the renderer would quietly use the last: the user asked for another.
+            let windows = header.voiLUTs.isEmpty ? header.windows.count : header.voiLUTs.count
+            if voi > 0 && voi >= windows && values != .stored && values != .minmax8 {
+                return .fail(StageError(stage: context.stage, reason: "param voi=\(voi), but \(file.path) has \(windows) window\(windows == 1 ? "" : "s") (voi 0\(windows > 1 ? "-\(windows - 1)" : ""))"))
+            }
             let pixels = try dicom.decodeFrame(reduce: reduce, threads: codecThreads)
             let (low, high) = pixels.storedRange()
             guard low != high else {
@@ -121,6 +150,8 @@ runStage("decode") { context in
                 "reduce": .int(Int64(reduce)),
             ])
             return .image(payload: payload.encode(), metadata: metadata, sampleSize: payload.bytesPerSample)
+        } catch let error as InputIntegrityError {
+            return .fail(error)
         } catch let error as DICOMError {
             return .reject(file: file.path, reason: "\(error.kind.rawValue): \(error.reason)")
         } catch {
@@ -133,6 +164,9 @@ runStage("decode") { context in
             written += 1
         case .reject(let file, let reason):
             context.reject(key: jobs[i].key, file: file, reason: reason)
+            rejected += 1
+        case .fail(let error):
+            throw error
         }
         context.progress(done: i + 1, total: jobs.count)
     })
@@ -140,7 +174,7 @@ runStage("decode") { context in
     let seconds = Date().timeIntervalSince(started)
     context.log("decoded \(written) of \(jobs.count) images in \(String(format: "%.1f", seconds)) s with \(workers) workers")
     try context.finish(records: written, summary: [
-        "images": .int(Int64(written)), "rejects": .int(Int64(jobs.count - written)),
+        "images": .int(Int64(written)), "rejects": .int(Int64(rejected)),
         "values": .string(values.rawValue), "reduce": .int(Int64(reduce)),
     ])
 }

@@ -1,5 +1,5 @@
-// mammoflow-downscale: images to a smaller size. params: { factor: 4 } (exact block mean, the study's 1/4)
-// or { width: W, height: H } (area when shrinking, bilinear when growing). When decode already reduced
+// mammoflow-downscale: images to a smaller size. params (declared below): factor (exact block mean, the
+// study's 1/4) or width and height (area when shrinking, bilinear when growing). When decode already reduced
 // the images (metadata `reduce: r`, a factor of 2^r per side) only the rest of the factor is applied;
 // when nothing is left the input shards become this artifact's files as they are: no pixel is copied.
 import Foundation
@@ -7,12 +7,18 @@ import Imaging
 import Shards
 import Stages
 
-runStage("downscale") { context in
+let params = [
+    ParamSpec("factor", .int, default: 4, minimum: 1, help: "divide each side by this (exact block mean)"),
+    ParamSpec("width", .int, default: 0, minimum: 0, help: "resize to this width instead (with height; 0: use factor)"),
+    ParamSpec("height", .int, default: 0, minimum: 0, help: "resize to this height instead (with width; 0: use factor)"),
+]
+
+runStage("downscale", params: params) { context in
     let (name, input) = try context.soleInput()
-    let factor = try context.params.int("factor", default: 4)
-    let width = try context.params.int("width", default: 0), height = try context.params.int("height", default: 0)
-    guard factor >= 1, (width == 0) == (height == 0), width >= 0, height >= 0 else {
-        throw StageError(stage: context.stage, reason: "params: factor must be >= 1; width and height positive and given together")
+    let factor = try context.params.int("factor")
+    let width = try context.params.int("width"), height = try context.params.int("height")
+    guard (width == 0) == (height == 0) else {
+        throw StageError(stage: context.stage, reason: "params: width and height must be given together")
     }
     let refs = try context.records(of: input)
 

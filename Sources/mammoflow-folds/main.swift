@@ -1,17 +1,30 @@
 // The folds stage: patient-grouped (and cancer-stratified) k folds of a dataset's train.csv.
-// params: { k: 4, seed: S (omit for scikit-learn's unshuffled order), method: stratified-group | group }
+// params: declared below (`mammoflow params folds`).
 // input: one artifact listing train.csv (synth or ingest). output: folds.csv (image, patient_id, image_id,
 // fold; no pixels), per-fold counts and cancer rates in the manifest summary.
 import Shards
 import Stages
 import Validation
 
-runStage("folds") { context in
-    let k = try context.params.int("k", default: 4)
-    let method = FoldMethod(rawValue: try context.params.choice("method", FoldMethod.allCases.map(\.rawValue),
-                                                                default: FoldMethod.stratifiedGroup.rawValue))!
-    let seed = try context.params.value("seed").map { _ in UInt64(bitPattern: Int64(try context.params.int("seed", default: 0))) }
-    let table = try CSVTable(contentsOf: try context.location(of: try tableFile(named: "train.csv", in: context)))
+let params = [
+    ParamSpec("k", .int, default: 4, minimum: 2, help: "how many folds"),
+    ParamSpec("seed", .int, optional: true, help: "shuffle seed; leave out for scikit-learn's unshuffled order"),
+    ParamSpec("method", .string, default: .string(FoldMethod.stratifiedGroup.rawValue), choices: FoldMethod.allCases.map(\.rawValue),
+              help: "stratified-group keeps each fold's cancer rate close to the whole's; group only keeps patients together"),
+]
+
+runStage("folds", params: params) { context in
+    let k = try context.params.int("k")
+    let method = FoldMethod(rawValue: try context.params.string("method"))!
+    let seed = try context.params.optional("seed").map { UInt64(bitPattern: Int64($0.intValue ?? 0)) }
+    // Rows the input rejected (ingest: a bad value, a missing file) are not the cohort's.
+    let rejected = Set(context.job.inputs.values.flatMap { $0.rejects.map(\.key) })
+    let trainCSV = try tableFile(named: "train.csv", in: context)
+    var table = try CSVTable(parsing: context.verifiedContents(of: trainCSV), file: context.location(of: trainCSV))
+    if !rejected.isEmpty {
+        let keys = try ScoringInput.keys(of: table)
+        table = table.filter { !rejected.contains(keys[$0]) }
+    }
     let folds: FoldTable
     do { folds = try FoldTable(table: table, method: method, k: k, seed: seed) } catch let error as FoldError {
         throw StageError(stage: context.stage, reason: "\(table.file): \(error)")

@@ -1,34 +1,39 @@
 // mammoflow-pectoral: removes the pectoral muscle from images with the chest wall on the left (crop's
-// output). params: { views: [MLO] (or "all", the study's choice), fill: background | a sample value,
-//                    sigma: 2.25, max_distance: 384 (at 1024 rows, scaled), min_angle: 1, max_angle: 89,
-//                    min_support: 0.3, min_contrast: 0.03, meets_chest_wall: true
-//                    (0, -1 and false reproduce the study's line choice) }
+// output). params: declared below (`mammoflow params pectoral`); min_support 0, min_contrast -1 and
+// meets_chest_wall false reproduce the study's line choice.
 // Metadata added: pectoral {x0, y0, x1, y1, angle, distance, pixels} (the line's intercepts with the top
 // and left edges) or {reason} when the image is left unchanged.
 import Imaging
 import Shards
 import Stages
 
-runStage("pectoral") { context in
+let defaults = PectoralRemoval.Options()
+let params = [
+    ParamSpec("views", .strings, default: ["MLO"], help: "views to process (e.g. [MLO], or all); the others pass unchanged"),
+    ParamSpec("fill", .int, default: "background", minimum: 0, maximum: 65535, choices: ["background"],
+              help: "what replaces the muscle: the image's background, or this sample value"),
+    ParamSpec("sigma", .number, default: .double(defaults.sigma), minimum: 0, help: "Gaussian blur before edge detection, pixels"),
+    ParamSpec("max_distance", .number, default: .double(defaults.maxDistance), minimum: 0, help: "farthest line from the corner, pixels at 1024 rows (scaled)"),
+    ParamSpec("min_angle", .number, default: .double(defaults.minAngle), minimum: 0, maximum: 90, help: "smallest line angle, degrees"),
+    ParamSpec("max_angle", .number, default: .double(defaults.maxAngle), minimum: 0, maximum: 90, help: "largest line angle, degrees"),
+    ParamSpec("min_support", .number, default: .double(defaults.minSupport), minimum: 0, maximum: 1, help: "fraction of the line that must lie on edges"),
+    ParamSpec("min_contrast", .number, default: .double(defaults.minContrast), minimum: -1, maximum: 1, help: "how much brighter the muscle must be than the breast beside it"),
+    ParamSpec("meets_chest_wall", .bool, default: .bool(defaults.meetsChestWall), help: "the line must reach the chest wall"),
+]
+
+runStage("pectoral", params: params) { context in
     let (_, input) = try context.soleInput()
     let p = context.params
-    let views = try p.strings("views", default: ["MLO"]).map { $0.uppercased() }
-    let fill: UInt16?
-    if let number = p.value("fill")?.intValue {
-        guard (0...65535).contains(number) else { throw StageError(stage: context.stage, reason: "param 'fill' must be 0...65535 or \"background\"") }
-        fill = UInt16(number)
-    } else {
-        _ = try p.choice("fill", ["background"], default: "background")
-        fill = nil
-    }
+    let views = try p.strings("views").map { $0.uppercased() }
+    let fill = p.value("fill")?.intValue.map { UInt16($0) }
     var options = PectoralRemoval.Options()
-    options.sigma = try p.double("sigma", default: options.sigma)
-    options.maxDistance = try p.double("max_distance", default: options.maxDistance)
-    options.minAngle = try p.double("min_angle", default: options.minAngle)
-    options.maxAngle = try p.double("max_angle", default: options.maxAngle)
-    options.minSupport = try p.double("min_support", default: options.minSupport)
-    options.minContrast = try p.double("min_contrast", default: options.minContrast)
-    options.meetsChestWall = try p.bool("meets_chest_wall", default: options.meetsChestWall)
+    options.sigma = try p.double("sigma")
+    options.maxDistance = try p.double("max_distance")
+    options.minAngle = try p.double("min_angle")
+    options.maxAngle = try p.double("max_angle")
+    options.minSupport = try p.double("min_support")
+    options.minContrast = try p.double("min_contrast")
+    options.meetsChestWall = try p.bool("meets_chest_wall")
 
     let written = try mapImageRecords(context, try context.records(of: input)) { ref, image in
         let view = ref.metadata["view"]?.stringValue ?? "?"

@@ -66,7 +66,7 @@ runStage("predict") { context in
         let chosen = images.indices.filter { mode == "ensemble" || images[$0].fold == fold }
         guard !chosen.isEmpty else { continue }
         let loader = BatchLoader(images: chosen.map { images[$0] }, layout: trained.layout, input: size,
-                                 prepare: scratchPrepare(size), augment: nil, seed: 0)
+                                 prepare: try trained.recipe.loaderSteps(training: false).prepare, augment: nil, seed: 0)
         let logits = try cancerLogits(trained.model, outputs: trained.layout.outputs, loader, batchSize: batch, flip: flip) {
             done += 1
             context.progress(done: done, total: total)

@@ -1,22 +1,31 @@
 // mammoflow-synth: the synthetic screening cohort (RSNA's layout and encodings) as a pipeline stage.
-// params: patients (200), seed (7), scale (1.0), prevalence (RSNA's 0.0206), difficulty (0.5), test_csv (false)
+// params: declared below (`mammoflow params synth`).
 // writes: train.csv, train_images/<patient_id>/<image_id>.dcm, truth.jsonl (and test.csv on request).
 import Shards
 import Stages
 import Synthesis
 
-runStage("synth") { context in
+let params = [
+    ParamSpec("patients", .int, default: 200, minimum: 1, help: "how many patients (about 4.5 images each)"),
+    ParamSpec("seed", .int, default: 7, help: "random seed of the cohort"),
+    ParamSpec("scale", .number, default: 1, minimum: 0.02, maximum: 2, help: "image size relative to the vendors' full size (above 0.02)"),
+    ParamSpec("prevalence", .number, default: .double(CohortParameters.rsnaPrevalence), minimum: 0, maximum: 1, help: "fraction of breasts with cancer (RSNA's by default)"),
+    ParamSpec("difficulty", .number, default: 0.5, minimum: 0, maximum: 1, help: "how subtle the lesions are"),
+    ParamSpec("test_csv", .bool, default: false, help: "also write test.csv"),
+]
+
+runStage("synth", params: params) { context in
     let p = context.params
     let parameters = CohortParameters(
-        patients: try p.int("patients", default: 200),
-        seed: UInt64(bitPattern: Int64(try p.int("seed", default: 7))),
-        scale: try p.double("scale", default: 1),
-        prevalence: try p.double("prevalence", default: CohortParameters.rsnaPrevalence),
-        difficulty: try p.double("difficulty", default: 0.5))
+        patients: try p.int("patients"),
+        seed: UInt64(bitPattern: Int64(try p.int("seed"))),
+        scale: try p.double("scale"),
+        prevalence: try p.double("prevalence"),
+        difficulty: try p.double("difficulty"))
     do { try SyntheticCohort.validate(parameters) } catch { throw StageError(stage: context.stage, reason: "\(error)") }
     context.log("synth: \(parameters.patients) patients, seed \(parameters.seed), scale \(parameters.scale), prevalence \(parameters.prevalence), difficulty \(parameters.difficulty), \(context.threads) threads")
     let summary = try SyntheticCohort.generate(parameters, into: context.outputDirectory, threads: context.threads,
-                                               testCSV: try p.bool("test_csv", default: false)) { done, total in
+                                               testCSV: try p.bool("test_csv")) { done, total in
         context.progress(done: done, total: total)
     }
     context.log("synth: wrote \(summary.images) images of \(summary.patients) patients (\(summary.cancerBreasts) breasts with cancer), \(summary.bytes / 1_000_000) MB")

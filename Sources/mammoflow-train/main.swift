@@ -11,7 +11,13 @@ import Stages
 import Training
 
 runStage("train") { context in
-    let recipe = try TrainRecipe(params: context.params)
+    let recipe: TrainRecipe
+    do {
+        recipe = try TrainRecipe(params: context.params)
+        _ = try recipe.loaderSteps(training: true)
+    } catch let error as StageError { throw error } catch {
+        throw StageError(stage: context.stage, reason: "\(error)")
+    }
     guard let fold = context.params.value("fold")?.intValue else {
         throw StageError(stage: context.stage, reason: "param 'fold' is required (the held-out fold; use foreach: { fold: [0, 1, ...] })")
     }
@@ -25,9 +31,10 @@ runStage("train") { context in
     }
     let layout = ModelLayout(heads: recipe.heads, views: Set(trainImages.map(\.view)).sorted())
     let size = ModelInputSize(height: recipe.height, width: recipe.width)
-    let prepare = scratchPrepare(size)
-    let train = BatchLoader(images: trainImages, layout: layout, input: size, prepare: prepare, augment: nil, seed: recipe.seed)
-    let validation = BatchLoader(images: heldOut, layout: layout, input: size, prepare: prepare, augment: nil, seed: recipe.seed)
+    let (prepare, augment) = try recipe.loaderSteps(training: true)
+    let plain = try recipe.loaderSteps(training: false).prepare
+    let train = BatchLoader(images: trainImages, layout: layout, input: size, prepare: prepare, augment: augment, seed: recipe.seed)
+    let validation = BatchLoader(images: heldOut, layout: layout, input: size, prepare: plain, augment: nil, seed: recipe.seed)
     let trainer = try Trainer(recipe: recipe, layout: layout, train: train, validation: validation)
     context.log("train: fold \(fold), \(recipe.model.rawValue) on \(recipe.backbone.rawValue) at \(recipe.height)x\(recipe.width), \(trainer.model.parameterCount) parameters; \(trainImages.count) training images (\(trainImages.filter { $0.cancer == 1 }.count) cancer), \(heldOut.count) held out; \(context.threads) threads")
     try trainer.run(into: context.outputDirectory, reporter: TrainingReporter(

@@ -12,6 +12,26 @@ struct CacheOptions: ParsableArguments {
 
     var store: Store { Store(root: cache) }
 
+    var exists: Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: cache, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
+    /// For a command that only reads (`status`, `dag`, `why`, `show`): says on stderr that the cache does not
+    /// exist, rather than report on it as if it were empty. Nothing is created.
+    func noteIfMissing() {
+        if !exists { printError("note: there is no cache at \(cache) (nothing has run with this --cache yet); every stage is stale") }
+    }
+
+    /// For a command that works on the store (`verify`, `gc`): an error when there is none, rather than
+    /// create it and report on nothing.
+    func requireExisting(for command: String) throws {
+        guard exists else {
+            printError("error: there is no cache at \(cache): nothing to \(command) (give the cache with --cache DIR)")
+            throw ExitCode(1)
+        }
+    }
+
     /// Takes the cache lock, saying who holds it while waiting.
     func lock(command: String) throws -> CacheLock {
         try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
@@ -35,6 +55,17 @@ struct PipelineOptions: ParsableArguments {
     func load() throws -> Pipeline {
         let spec = try PipelineLoader.load(file, sets: sets)
         return try Pipeline(spec, resolver: ExecutableResolver(besideDirectories: [ExecutableResolver.runningExecutableDirectory]))
+    }
+
+    /// A `mammoflow` command line for a hint, with this pipeline's file, overrides and the cache: what the
+    /// user must type to see what the hint promises.
+    func hint(_ command: String, cache: CacheOptions) -> String {
+        func quoted(_ s: String) -> String {
+            s.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,@".contains($0) } ? s : "'\(s.replacingOccurrences(of: "'", with: "'\\''"))'"
+        }
+        let sets = sets.map { " --set \(quoted($0))" }.joined()
+        let cacheOption = cache.cache == "cache" ? "" : " --cache \(quoted(cache.cache))"
+        return "mammoflow \(command) \(quoted(file))\(sets)\(cacheOption)"
     }
 
     func engine(_ cache: CacheOptions) throws -> Engine {

@@ -13,6 +13,7 @@ struct Mammoflow: ParsableCommand {
             ShowCommand.self,
             VerifyCommand.self,
             GCCommand.self,
+            ParamsCommand.self,
             SynthCommand.self,
             Sheet.self,
             ImagingBench.self,

@@ -26,6 +26,8 @@ struct ScoreCommand: ParsableCommand {
     var seed: UInt64 = 0
     @Option(name: [.short, .customLong("output")], help: "Where to write metrics.json.")
     var output: String
+    @Flag(help: "Score predictions that cover only some of the table's images (otherwise an error).")
+    var allowPartial = false
     @Option(help: .hidden)
     var timeAuc: Int?
 
@@ -37,7 +39,7 @@ struct ScoreCommand: ParsableCommand {
             return
         }
         let run = try ScoreRun(predictions: predictionTable, table: cohort, folds: folds.map(CSVTable.init(contentsOf:)),
-                               replicates: bootstrap, seed: seed)
+                               replicates: bootstrap, seed: seed, allowPartial: allowPartial)
         for reject in run.rejects { FileHandle.standardError.write(Data("\(predictions) line \(reject.line): \(reject.key): \(reject.reason)\n".utf8)) }
         try run.write(metricsPath: output)
         try ScoreFiles.appendHistory(of: output, headline: Headline.values(of: run.report))

@@ -75,7 +75,7 @@ struct Sheet: ParsableCommand {
             throw ValidationError("'\(stage)' is neither a stage of \(pipeline.file) nor an artifact on disk")
         }
         guard case .fresh(let artifact, _) = entry.state else {
-            throw ValidationError("stage '\(stage)' is stale (run it first: mammoflow run \(pipeline.file) --until \(stage))")
+            throw ValidationError("stage '\(stage)' is stale (run it first: \(pipeline.hint("run", cache: cacheOptions)) --until \(stage))")
         }
         return engine.located(artifact).shards.map { $0.location! }
     }

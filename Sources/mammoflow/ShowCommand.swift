@@ -21,16 +21,26 @@ struct ShowCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @Flag(help: "List every reject (key, stage, reason, file), one per line.")
+    var rejects = false
+
     @Option(help: ArgumentHelp("With --id: write the record's image as an 8-bit PNG for looking at.", valueName: "OUT.png"))
     var png: String?
 
     func run() throws {
+        cacheOptions.noteIfMissing()
         let engine = try userFacing { try pipeline.engine(cacheOptions) }
         guard let entry = engine.states().first(where: { $0.stage.name == stage }) else {
             throw ValidationError("no stage '\(stage)' in \(pipeline.file)")
         }
         guard case .fresh(let artifact, _) = entry.state else {
-            throw ValidationError("stage '\(stage)' is stale (run it first: mammoflow run \(pipeline.file) --until \(stage))")
+            throw ValidationError("stage '\(stage)' is stale (run it first: \(pipeline.hint("run", cache: cacheOptions)) --until \(stage))")
+        }
+        if rejects && !json {
+            for reject in artifact.rejects {
+                print([reject.key, reject.stage ?? "-", reject.reason, reject.file ?? "-"].joined(separator: "\t"))
+            }
+            return
         }
         let located = engine.located(artifact)
         let shards = try located.shards.map { try ShardReader(path: $0.location!) }
@@ -55,6 +65,7 @@ struct ShowCommand: ParsableCommand {
         for file in others.prefix(50) { print("  \(file.path)  \(file.size) bytes  \(file.sha256.prefix(12))\(file.source.map { "  (\($0))" } ?? "")") }
         if others.count > 50 { print("  ... \(others.count - 50) more files (--json for all)") }
         for reject in artifact.rejects.prefix(20) { print("reject \(reject.key): \(reject.reason)\(reject.file.map { " (\($0))" } ?? "")") }
+        if artifact.rejects.count > 20 { print("... \(artifact.rejects.count - 20) more: \(pipeline.hint("show \(stage)", cache: cacheOptions)) --rejects") }
     }
 
     func showRecord(_ id: String, in shards: [ShardReader]) throws {

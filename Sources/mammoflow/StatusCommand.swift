@@ -12,6 +12,7 @@ struct StatusCommand: ParsableCommand {
     @OptionGroup var cacheOptions: CacheOptions
 
     func run() throws {
+        cacheOptions.noteIfMissing()
         let engine = try userFacing { try pipeline.engine(cacheOptions) }
         let states = engine.states()
         let width = states.map(\.stage.name.count).max() ?? 0
@@ -40,6 +41,7 @@ struct WhyCommand: ParsableCommand {
     @OptionGroup var cacheOptions: CacheOptions
 
     func run() throws {
+        cacheOptions.noteIfMissing()
         let engine = try userFacing { try pipeline.engine(cacheOptions) }
         guard let entry = engine.states().first(where: { $0.stage.name == stage }) else {
             throw ValidationError("no stage '\(stage)' in \(pipeline.file)")
@@ -70,6 +72,7 @@ struct DagCommand: ParsableCommand {
         guard let format = DagFormat(rawValue: format) else {
             throw ValidationError("--format must be one of \(DagFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        cacheOptions.noteIfMissing()
         let engine = try userFacing { try pipeline.engine(cacheOptions) }
         let fresh = Set(engine.states().filter { $0.state.isFresh }.map(\.stage.name))
         print(engine.pipeline.render(format, fresh: fresh), terminator: "")

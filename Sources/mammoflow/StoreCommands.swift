@@ -11,6 +11,7 @@ struct VerifyCommand: ParsableCommand {
     @OptionGroup var cacheOptions: CacheOptions
 
     func run() throws {
+        try cacheOptions.requireExisting(for: "verify")
         let lock = try cacheOptions.lock(command: "mammoflow verify")
         defer { lock.release() }
         let display = ProgressDisplay()
@@ -26,7 +27,8 @@ struct VerifyCommand: ParsableCommand {
 struct GCCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gc",
-        abstract: "List the objects and runs no current pipeline references (dry run); --apply deletes them."
+        abstract: "List the objects and runs no current pipeline references (dry run); --apply deletes them.",
+        discussion: "Kept: the fresh runs of the pipelines (with their params as the files say) and the runs each pipeline file's stages were last run with, `--set` overrides included (cache/last/). A pipeline file that cannot be read is reported and skipped; its last runs are kept."
     )
 
     @OptionGroup var cacheOptions: CacheOptions
@@ -39,16 +41,26 @@ struct GCCommand: ParsableCommand {
 
     func run() throws {
         let files = pipelines.isEmpty ? Self.defaultPipelines() : pipelines
+        try cacheOptions.requireExisting(for: "collect")
         let lock = try cacheOptions.lock(command: "mammoflow gc")
         defer { lock.release() }
-        var live = Set<String>()
+        let store = cacheOptions.store
+        var live = store.lastRunKeys()
+        let lastRuns = live.count
+        var unreadable: [String] = []
         for file in files {
-            let engine = try userFacing { try PipelineOptions.parse([file]).engine(cacheOptions) }
-            live.formUnion(engine.liveRunKeys())
+            do {
+                live.formUnion(try PipelineOptions.parse([file]).engine(cacheOptions).liveRunKeys())
+            } catch {
+                // Keeping more is safe; failing here would leave the user no gc at all.
+                printError("warning: \(error); its runs are kept only as far as they were its last runs")
+                unreadable.append(file)
+            }
         }
-        let result = cacheOptions.store.collectGarbage(live: live, apply: apply)
+        let result = store.collectGarbage(live: live, apply: apply)
         let verb = apply ? "deleted" : "would delete"
-        print("kept \(live.count) runs of \(files.joined(separator: ", "))")
+        let read = files.filter { !unreadable.contains($0) }
+        print("kept \(live.count) runs: the last runs of every pipeline (\(lastRuns)) and the fresh runs of \(read.isEmpty ? "no pipeline" : read.joined(separator: ", "))")
         print("\(verb) \(result.runs.count) runs and \(result.objects.count) objects (\(result.bytes) bytes)")
         if !apply && !result.objects.isEmpty { print("run with --apply to delete them") }
     }

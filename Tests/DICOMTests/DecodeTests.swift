@@ -84,6 +84,20 @@ import Testing
         }
     }
 
+    @Test func aFileThatIsNotDICOMIsSaidToBeNotDICOM() throws {
+        for text in ["hello\n", "site_id,patient_id,image_id\n1,2,3\n", String(repeating: "\u{7f}", count: 300)] {
+            let path = try Synthetic.temporary(Array(text.utf8), name: "not.dcm")
+            let error = #expect(throws: DICOMError.self) { try DICOMFile(path: path) }
+            #expect(error?.kind == .malformed && error?.reason.hasPrefix("not a DICOM file") == true, "\(String(describing: error))")
+        }
+        // A bare data set (no preamble, no "DICM", no meta group) is still read: CT_small.dcm without them.
+        let full = Array(FileManager.default.contents(atPath: Corpus.path("CT_small.dcm")!)!)
+        // (0002,0000) UL, explicit VR: its 4-byte value is the meta group's length after it.
+        let metaLength = Int(full[140]) | Int(full[141]) << 8 | Int(full[142]) << 16 | Int(full[143]) << 24
+        let bare = try DICOMFile(path: try Synthetic.temporary(Array(full[(144 + metaLength)...]), name: "bare.dcm"))
+        #expect(try bare.header().rows == 128)
+    }
+
     @Test func headerFactsDoNotNeedThePixelData() throws {
         // The header parses even when the pixel data is cut short; decoding then fails as truncated.
         var bytes = Array(FileManager.default.contents(atPath: Corpus.path("CT_small.dcm")!)!)

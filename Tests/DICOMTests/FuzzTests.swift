@@ -86,24 +86,32 @@ import Testing
             }
             originals.append((name, Array(bytes)))
         }
-        for (n, (name, original)) in originals.enumerated() {
-            for (k, mutant) in Self.mutants(of: original, seed: UInt64(n)).enumerated() {
-                let file = "\(directory)/\(k).dcm"
-                try Data(mutant).write(to: URL(fileURLWithPath: file))
-                do {
-                    let dicom = try DICOMFile(path: file)
-                    let pixels = try dicom.decodeFrame(reduce: k % 3)
-                    _ = try PixelSemantics(header: try dicom.header()).render(pixels, as: .window16)
-                    _ = HeaderFacts(try dicom.header())
-                    decoded += 1
-                } catch let error as DICOMError {
-                    #expect(!error.reason.isEmpty, "\(name) mutant \(k)")
-                    refused += 1
-                } catch {
-                    Issue.record("\(name) mutant \(k): not a DICOMError: \(error)")
+        // One round of mutants per seed file here; the reliability campaign (scripts/reliability.py) asks for
+        // MAMMOFLOW_FUZZ_INPUTS of them, each round with other random mutations.
+        let wanted = ProcessInfo.processInfo.environment["MAMMOFLOW_FUZZ_INPUTS"].flatMap { Int($0) } ?? 0
+        var round = 0
+        repeat {
+            for (n, (name, original)) in originals.enumerated() {
+                for (k, mutant) in Self.mutants(of: original, seed: UInt64(n + 1000 * round)).enumerated() {
+                    let file = "\(directory)/\(k).dcm"
+                    try Data(mutant).write(to: URL(fileURLWithPath: file))
+                    do {
+                        let dicom = try DICOMFile(path: file)
+                        let pixels = try dicom.decodeFrame(reduce: k % 3)
+                        _ = try PixelSemantics(header: try dicom.header()).render(pixels, as: .window16)
+                        _ = HeaderFacts(try dicom.header())
+                        decoded += 1
+                    } catch let error as DICOMError {
+                        #expect(!error.reason.isEmpty, "\(name) mutant \(k)")
+                        refused += 1
+                    } catch {
+                        Issue.record("\(name) mutant \(k) of round \(round): not a DICOMError: \(error)")
+                    }
                 }
             }
-        }
+            round += 1
+        } while decoded + refused < wanted
+        print("fuzz: \(decoded + refused) mutants in \(round) rounds: \(decoded) decoded, \(refused) refused with a DICOMError; peak memory grew by \(Int(Self.peakResidentMB() - before)) MB")
         #expect(decoded > 0 && refused > 0)
         // Every seed is under 1 MB; honest decoding of any mutant needs tens of MB at most.
         #expect(Self.peakResidentMB() - before < 512, "peak memory grew by \(Self.peakResidentMB() - before) MB")

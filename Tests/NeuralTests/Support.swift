@@ -110,10 +110,23 @@ private let threadSettingLock = NSLock()
 /// unlike #expect on whole arrays).
 func expectIdentical(_ a: [(String, Parameter)], _ b: [(String, Parameter)], _ what: String,
                      sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(a.map(\.0) == b.map(\.0), sourceLocation: sourceLocation)
+    expectBitIdentical(a.map { ($0.0, $0.1.value) }, b.map { ($0.0, $0.1.value) }, what, sourceLocation: sourceLocation)
+}
+
+/// Bit-for-bit comparison of two named tensor lists (same names, shapes and float bit patterns), naming
+/// the first difference and how many tensors differ.
+func expectBitIdentical(_ a: [(String, Tensor)], _ b: [(String, Tensor)], _ what: String,
+                        sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(a.map(\.0) == b.map(\.0), "\(what): names", sourceLocation: sourceLocation)
+    var differing: [String] = []  // "name: first difference"
     for ((name, p), (_, q)) in zip(a, b) {
-        guard let i = (0..<p.value.count).first(where: { p.value[$0] != q.value[$0] }) else { continue }
-        Issue.record("\(what): \(name)[\(i)] is \(p.value[i]) vs \(q.value[i])", sourceLocation: sourceLocation)
-        return
+        if p.shape != q.shape {
+            differing.append("\(name): shape \(p.shape) vs \(q.shape)")
+        } else if let i = (0..<p.count).first(where: { p[$0].bitPattern != q[$0].bitPattern }) {
+            differing.append("\(name)[\(i)]: \(p[i]) vs \(q[i])")
+        }
+    }
+    if let first = differing.first {
+        Issue.record("\(what): \(differing.count) of \(a.count) tensors differ, first \(first)", sourceLocation: sourceLocation)
     }
 }

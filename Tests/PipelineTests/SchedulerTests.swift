@@ -202,6 +202,22 @@ stages:
     #expect(ws.store.verify().corrupt.isEmpty)
 }
 
+@Test func aForcedRerunReplacesADamagedObjectWithTheGoodBytes() throws {
+    let ws = try Workspace()
+    try write("\(ws.root)/p.yaml", chain)
+    try ws.run("p.yaml", executor: FakeExecutor())
+    guard case .fresh(let artifact, _) = try ws.engine("p.yaml").states()[1].state else { return }
+    let id = artifact.files[0].sha256
+    chmod(ws.store.objectPath(id), 0o644)
+    try write(ws.store.objectPath(id), "rot")
+
+    // The rerun makes the same bytes, so the same object id: it must not keep the damaged copy.
+    let report = try ws.run("p.yaml", executor: FakeExecutor(), options: RunOptions(jobs: 2, cores: 2, force: ["b"]))
+    #expect(report.succeeded)
+    #expect(try Digest.sha256Hex(file: ws.store.objectPath(id)) == id)
+    #expect(ws.store.verify().corrupt.isEmpty)
+}
+
 @Test func gcListsAndDeletesOnlyWhatNoCurrentRunReferences() throws {
     let ws = try Workspace()
     try write("\(ws.root)/p.yaml", chain)
@@ -216,6 +232,23 @@ stages:
     _ = ws.store.collectGarbage(live: live, apply: true)
     #expect(ws.store.allObjects().count == 4)
     #expect(try ws.engine("p.yaml").states().allSatisfy { $0.state.isFresh })
+}
+
+@Test func gcKeepsTheRunsEachPipelineWasLastRunWithOverridesIncluded() throws {
+    let ws = try Workspace()
+    try write("\(ws.root)/p.yaml", chain)
+    try ws.run("p.yaml", sets: ["a.n=2"], executor: FakeExecutor())
+    // The file as written was never run, so none of its units is fresh: only the last runs keep the work.
+    #expect(try ws.engine("p.yaml").liveRunKeys().isEmpty)
+    #expect(ws.store.lastRunKeys() == Set(ws.store.allRunKeys()))
+    let kept = ws.store.collectGarbage(live: ws.store.lastRunKeys(), apply: true)
+    #expect(kept.runs.isEmpty && kept.objects.isEmpty)
+    #expect(try ws.engine("p.yaml", sets: ["a.n=2"]).states().allSatisfy { $0.state.isFresh })
+
+    // Run as written: those are now the last runs, and the a.n=2 runs are garbage.
+    try ws.run("p.yaml", executor: FakeExecutor())
+    #expect(ws.store.lastRunKeys() == (try ws.engine("p.yaml").liveRunKeys()))
+    #expect(ws.store.collectGarbage(live: ws.store.lastRunKeys(), apply: false).runs.count == 4)
 }
 
 @Test func progressLinesAreParsedAndOthersIgnored() {
@@ -251,4 +284,45 @@ stages:
     #expect(s.mean == 495)
     // Nearest rank: p50 is the 50th smallest value (490), p99 the 99th (980), p1 the first (0).
     #expect(s.percentiles["p50"] == 490 && s.percentiles["p99"] == 980 && s.percentiles["p1"] == 0)
+}
+
+/// A script stage that declares `n` (default 1, >= 0) and, for foreach, `fold`.
+let declaringStage = """
+#!/bin/sh
+# mammoflow-stage-params-v1
+if [ "$1" = "--describe-params" ]; then
+  echo '{"contract":"mammoflow-stage-params-v1","stage":"a","params":[{"name":"n","type":"int","default":1,"minimum":0,"help":"how many"},{"name":"fold","type":"int","optional":true,"help":"fold"}]}'
+  exit 0
+fi
+"""
+
+@Test func aScriptThatDeclaresItsParamsHasThemCheckedAndItsDefaultsLeftOutOfTheKey() throws {
+    let ws = try Workspace()
+    try ws.store.createLayout()
+    try write("\(ws.root)/bin/stage-a", declaringStage, executable: true)
+    try write("\(ws.root)/given.yaml", "stages:\n  a: { run: stage-a, params: { n: 1 } }\n")
+    try write("\(ws.root)/left-out.yaml", "stages:\n  a: { run: stage-a }\n")
+    let given = try ws.engine("given.yaml"), leftOut = try ws.engine("left-out.yaml")
+    #expect(given.declaredParams["a"]?.map(\.name) == ["n", "fold"])
+    let key = { (engine: Engine) in engine.units(of: engine.pipeline.stages[0], inputs: [:])[0].key }
+    #expect(key(given) == key(leftOut))
+    #expect(key(try ws.engine("given.yaml", sets: ["a.n=2"])) != key(leftOut))
+    // The answer is remembered by the executable's hash.
+    #expect(try FileManager.default.contentsOfDirectory(atPath: "\(ws.cache)/state/params") == ["\(given.executableHashes["a"]!).json"])
+
+    #expect(throws: PipelineError(file: "\(ws.root)/given.yaml", stage: "a", field: "params",
+                                  reason: "unknown param 'm'; did you mean 'n'? params: n, fold")) {
+        try ws.engine("given.yaml", sets: ["a.m=2"])
+    }
+    try write("\(ws.root)/each.yaml", "stages:\n  a: { run: stage-a, foreach: { fold: [0, -1, x] } }\n")
+    #expect(throws: PipelineError.self) { try ws.engine("each.yaml") }
+
+    try write("\(ws.root)/bin/stage-b", "#!/bin/sh\n# mammoflow-stage-params-v1\necho nonsense\n", executable: true)
+    try write("\(ws.root)/broken.yaml", "stages:\n  b: { run: stage-b }\n")
+    do {
+        _ = try ws.engine("broken.yaml")
+        Issue.record("a description that does not parse must be an error")
+    } catch let error as PipelineError {
+        #expect(error.field == "run" && error.reason.contains("--describe-params"), "\(error)")
+    }
 }

@@ -53,9 +53,10 @@ struct ToyCohort {
                                 binaryColumns: ["cancer", "biopsy", "implant"]).images
     }
 
-    func loader(_ images: [LabeledImage], _ recipe: TrainRecipe, layout: ModelLayout) -> BatchLoader {
+    func loader(_ images: [LabeledImage], _ recipe: TrainRecipe, layout: ModelLayout, training: Bool) throws -> BatchLoader {
         let size = ModelInputSize(height: recipe.height, width: recipe.width)
-        return BatchLoader(images: images, layout: layout, input: size, prepare: scratchPrepare(size), augment: nil, seed: recipe.seed)
+        let steps = try recipe.loaderSteps(training: training)
+        return BatchLoader(images: images, layout: layout, input: size, prepare: steps.prepare, augment: steps.augment, seed: recipe.seed)
     }
 }
 
@@ -69,7 +70,6 @@ func toyRecipe(_ model: ModelKind, epochs: Int = 3) -> TrainRecipe {
     r.batch = 8
     r.augment = "none"
     r.learningRate = 1e-2
-    r.taps = model == .selfdistill ? [1, 2] : []
     return r
 }
 

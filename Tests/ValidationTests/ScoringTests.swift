@@ -49,6 +49,40 @@ import Testing
         #expect(rejects[1].reason == "image not in train.csv")
     }
 
+    @Test func aPartialSetOfPredictionsIsRefusedUnlessAskedAndItsCoverageIsRecorded() throws {
+        let table = try CSVTable(parsing: Array("""
+            patient_id,image_id,laterality,cancer
+            5,100,L,1
+            5,101,R,0
+            6,200,L,0
+            6,201,L,0
+            """.utf8), file: "train.csv")
+        let predictions = try CSVTable(parsing: Array("""
+            image,prediction,fold
+            5/100,0.9,0
+            5/101,0.2,0
+            6/200,0.3,1
+            """.utf8), file: "predictions.csv")
+        do {
+            _ = try ScoreRun(predictions: predictions, table: table, replicates: 0, seed: 0)
+            Issue.record("three predictions for four images must not be scored silently")
+        } catch let error as CSVError {
+            #expect(error.file == "predictions.csv")
+            #expect(error.reason.hasPrefix("predictions cover 3 of the 4 images of train.csv; none for 6/201;"), "\(error.reason)")
+            #expect(error.reason.contains("--allow-partial"))
+        }
+        let partial = try ScoreRun(predictions: predictions, table: table, replicates: 0, seed: 0, allowPartial: true)
+        #expect(partial.report.coverage == Coverage(imagesScored: 3, imagesInTable: 4))
+        #expect(partial.summary.contains("scored 3 of the table's 4 images (a partial set)"))
+        let json = try JSONSerialization.jsonObject(with: Data(ScoreFiles.encode(partial.report))) as? [String: Any]
+        let coverage = json?["coverage"] as? [String: Int]
+        #expect(coverage == ["images_scored": 3, "images_in_table": 4, "images_rejected": 0])
+        // An image an earlier stage rejected (and reported) is counted, not held against the set.
+        let reported = try ScoreRun(predictions: predictions, table: table, replicates: 0, seed: 0, rejectedUpstream: ["6/201"])
+        #expect(reported.report.coverage == Coverage(imagesScored: 3, imagesInTable: 4, imagesRejected: 1))
+        #expect(reported.summary.contains("scored 3 of the table's 4 images, 1 rejected upstream\n"))
+    }
+
     @Test func bootstrapIsSeededAndBracketsTheEstimate() {
         // 40 patients, 2 images each, a noisy but informative score.
         var rng = SplitMix64(seed: 9)

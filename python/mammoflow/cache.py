@@ -124,6 +124,7 @@ class Run:
             self.pipeline: str = record["pipeline"]
             self.seconds: float = record["seconds"]
             self.params: dict = record["parts"]["params"]
+            self.executable: str = record["parts"]["executable"]
             self.manifest: dict = record["manifest"]
             self.files = [ArtifactFile(f["path"], f["sha256"], f["size"], f.get("records"), f.get("source"))
                           for f in self.manifest["files"]]
@@ -132,6 +133,20 @@ class Run:
 
     def __repr__(self) -> str:
         return f"Run(stage={self.stage!r}, key={self.key[:12]!r}, params={self.params!r})"
+
+    @property
+    def effective_params(self) -> dict:
+        """The params the stage ran with: those recorded, and the declared default of each one left out (a
+        param equal to its default is not recorded, so that it does not change the cache key; the stage's
+        declarations are in ``state/params/<sha256 of its executable>.json``)."""
+        path = os.path.join(self.cache.root, "state", "params", self.executable + ".json")
+        try:
+            with open(path, "rb") as f:
+                declared = json.load(f).get("params", [])
+        except (OSError, ValueError):
+            return dict(self.params)
+        defaults = {p["name"]: p["default"] for p in declared if "default" in p}
+        return {**defaults, **self.params}
 
     @property
     def record_count(self) -> int:
@@ -223,10 +238,11 @@ class Cache:
         return [r for r in self._runs_newest_first() if stage is None or r.stage == stage]
 
     def newest_run(self, stage: str, **params: Any) -> Run:
-        """The newest run of ``stage`` whose params include ``params`` (e.g. ``fold=0`` for one unit of a
-        ``foreach`` stage); an error lists the runs there are when none matches."""
+        """The newest run of ``stage`` whose params (``effective_params``: declared defaults included) include
+        ``params`` (e.g. ``fold=0`` for one unit of a ``foreach`` stage); an error lists the runs there are when
+        none matches."""
         for run in self._runs_newest_first():
-            if run.stage == stage and all(run.params.get(name) == value for name, value in params.items()):
+            if run.stage == stage and all(run.effective_params.get(name) == value for name, value in params.items()):
                 return run
         runs = self.runs(stage)
         if not runs:

@@ -62,6 +62,20 @@ def test_newest_run_follows_commit_time_and_params(cache_copy):
         cache.newest_run("train")
 
 
+def test_a_param_left_at_its_declared_default_is_found_by_newest_run(cache_copy):
+    cache = Cache(cache_copy)
+    run = cache.newest_run("downscale")
+    assert run.params == {"factor": 2} and cache.runs("downscale")[0].effective_params == {"factor": 2}
+    # What `mammoflow-downscale --describe-params` answered, as the engine keeps it.
+    os.makedirs(os.path.join(cache_copy, "state", "params"))
+    with open(os.path.join(cache_copy, "state", "params", run.executable + ".json"), "w") as f:
+        json.dump({"contract": "mammoflow-stage-params-v1", "stage": "downscale", "params": [
+            {"name": "factor", "type": "int", "default": 4, "help": ""},
+            {"name": "width", "type": "int", "default": 0, "help": ""}]}, f)
+    assert cache.newest_run("downscale", width=0, factor=2).key == run.key
+    assert cache.newest_run("downscale").effective_params == {"factor": 2, "width": 0}
+
+
 def test_a_corrupt_table_object_is_an_error_naming_it(cache_copy):
     run = Cache(cache_copy).newest_run("synth")
     location = run.location("train.csv")
