@@ -12,6 +12,8 @@ public struct ProcessJob: Sendable {
     public let outputDirectory: String
     public let logFile: String
     public let environment: [String: String]
+    /// What the job asks a cluster for (its stage's `resources:`).
+    public var resources = StageResources()
 }
 
 /// Runs stage jobs. The scheduler calls `execute` from one thread per running job; `terminateAll` from
@@ -22,6 +24,13 @@ public protocol JobExecutor: AnyObject, Sendable {
     func execute(_ job: ProcessJob, onLine: @escaping (String) -> Void) -> Int32
     /// Stops every running job (SIGTERM, then SIGKILL after a grace period).
     func terminateAll()
+    /// The threads a job may use, written into its job.json: `share` is the scheduler's share of the local
+    /// cores among the running jobs; an executor that runs jobs elsewhere gives what it allocated there.
+    func threads(for job: ProcessJob, share: Int) -> Int
+}
+
+extension JobExecutor {
+    public func threads(for job: ProcessJob, share: Int) -> Int { share }
 }
 
 /// Starts each job as a child process with stdout and stderr on one pipe, read line by line.
@@ -57,17 +66,13 @@ public final class ProcessExecutor: JobExecutor, @unchecked Sendable {
         try? pipe.fileHandleForWriting.close()
 
         let reader = pipe.fileHandleForReading
-        var pending: [UInt8] = []
+        var lines = LineBuffer()
         while true {
             let data = reader.availableData
             if data.isEmpty { break }
-            pending += data
-            while let newline = pending.firstIndex(of: 0x0A) {
-                onLine(String(decoding: pending[..<newline], as: UTF8.self))
-                pending.removeSubrange(...newline)
-            }
+            lines.append(data, onLine)
         }
-        if !pending.isEmpty { onLine(String(decoding: pending, as: UTF8.self)) }
+        lines.flush(onLine)
         process.waitUntilExit()
         lock.lock()
         running[process.processIdentifier] = nil
@@ -88,5 +93,25 @@ public final class ProcessExecutor: JobExecutor, @unchecked Sendable {
             lock.unlock()
             for pid in left { kill(pid, SIGKILL) }
         }
+    }
+}
+
+/// Bytes of a job's output cut into lines as they arrive.
+struct LineBuffer {
+    private var pending: [UInt8] = []
+
+    /// Hands on every line `data` completes.
+    mutating func append(_ data: Data, _ onLine: (String) -> Void) {
+        pending += data
+        while let newline = pending.firstIndex(of: 0x0A) {
+            onLine(String(decoding: pending[..<newline], as: UTF8.self))
+            pending.removeSubrange(...newline)
+        }
+    }
+
+    /// Hands on a last line without a newline.
+    mutating func flush(_ onLine: (String) -> Void) {
+        if !pending.isEmpty { onLine(String(decoding: pending, as: UTF8.self)) }
+        pending.removeAll()
     }
 }

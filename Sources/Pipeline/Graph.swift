@@ -8,12 +8,15 @@ public struct Pipeline: Sendable {
     public let stages: [StageSpec]
     /// Absolute path of each stage's executable.
     public let executables: [String: String]
+    /// Where jobs run unless `run --executor` says otherwise (local when the file has no `executor:`).
+    public let executor: ExecutorSpec
 
     public func stage(_ name: String) -> StageSpec? { stages.first { $0.name == name } }
 
     /// Validates `spec`: unknown dependencies, cycles and missing executables are errors naming file, stage and field.
     public init(_ spec: PipelineSpec, resolver: ExecutableResolver) throws {
         file = spec.file
+        executor = spec.executor ?? ExecutorSpec()
         let names = Set(spec.stages.map(\.name))
         for stage in spec.stages {
             for dep in stage.deps where !names.contains(dep) {

@@ -45,6 +45,8 @@ public struct StageSpec: Sendable, Equatable {
     public var foreach: Foreach?
     /// Run as this many independent jobs over the input records (StageJob.slice), merged into one artifact.
     public var slices: Int
+    /// What each job asks a cluster for (Slurm only; not part of the cache key).
+    public var resources = StageResources()
     /// The file that declared the stage last, and where (for error messages).
     public var file: String
     public var line: Int?
@@ -55,13 +57,15 @@ public struct PipelineSpec: Sendable, Equatable {
     /// The file given on the command line.
     public var file: String
     public var stages: [StageSpec]
+    /// `executor:` as declared (the base's, with a variant's fields replacing those it sets); nil when absent.
+    public var executor: ExecutorSpec?
 
     public func stage(_ name: String) -> StageSpec? { stages.first { $0.name == name } }
 }
 
 public enum PipelineLoader {
-    static let topLevelFields: Set<String> = ["stages", "extends"]
-    static let stageFields: Set<String> = ["run", "deps", "params", "foreach", "slices"]
+    static let topLevelFields: Set<String> = ["stages", "extends", "executor"]
+    static let stageFields: Set<String> = ["run", "deps", "params", "foreach", "slices", "resources"]
 
     /// Reads `path`, resolving `extends:` chains, then applies `--set stage.param=value` overrides.
     public static func load(_ path: String, sets: [String] = []) throws -> PipelineSpec {
@@ -80,11 +84,16 @@ public enum PipelineLoader {
             throw PipelineError(file: file, line: root?.mark?.line, reason: "must be a mapping with a 'stages:' field")
         }
         var stages = base?.stages ?? []
+        var executor = base?.executor
         for (keyNode, value) in top {
             let key = keyNode.string ?? ""
             guard topLevelFields.contains(key) else {
                 throw PipelineError(file: file, line: keyNode.mark?.line, field: key,
                                     reason: "unknown top-level field; expected one of \(topLevelFields.sorted().joined(separator: ", "))")
+            }
+            if key == "executor" {
+                executor = try parseExecutor(value, file: file, inherited: executor)
+                continue
             }
             guard key == "stages" else { continue }
             guard let mapping = value.mapping else {
@@ -109,7 +118,7 @@ public enum PipelineLoader {
         if base == nil && stages.isEmpty {
             throw PipelineError(file: file, field: "stages", reason: "no stages declared")
         }
-        return PipelineSpec(file: file, stages: stages)
+        return PipelineSpec(file: file, stages: stages, executor: executor)
     }
 
     static func isValidName(_ name: String) -> Bool {
@@ -185,12 +194,89 @@ public enum PipelineLoader {
                     throw fail(value, "slices", "must be a whole number >= 1")
                 }
                 stage.slices = n
+            case "resources":
+                stage.resources = stage.resources.merging(try parseResources(value, file: file, stage: name))
             default:
                 throw fail(keyNode, key, "unknown field; expected one of \(stageFields.sorted().joined(separator: ", "))")
             }
         }
         if stage.run.isEmpty { throw fail(body, "run", "missing: every stage needs an executable") }
         return stage
+    }
+
+    /// `resources: { cpus: 4, mem: 8G, time: "2:00:00", partition: gpu, gres: "gpu:1" }`: every field optional,
+    /// each checked against Slurm's syntax here rather than rejected by `sbatch` in the middle of a run.
+    static func parseResources(_ node: Node, file: String, stage: String) throws -> StageResources {
+        func fail(_ at: Node, _ field: String, _ reason: String) -> PipelineError {
+            PipelineError(file: file, line: at.mark?.line ?? node.mark?.line, stage: stage, field: field, reason: reason)
+        }
+        guard let mapping = node.mapping else {
+            throw fail(node, "resources", "must be a mapping, e.g. { cpus: 4, mem: 8G, time: \"1:00:00\", gres: \"gpu:1\" }")
+        }
+        var resources = StageResources()
+        for (keyNode, value) in mapping {
+            let key = keyNode.string ?? ""
+            let field = "resources.\(key)"
+            // The scalar's own text: YAML 1.1 would read 1:00:00 as a sexagesimal number.
+            let text = value.scalar?.string ?? ""
+            switch key {
+            case "cpus":
+                guard value.scalar != nil, let n = Int(text), n >= 1 else { throw fail(value, field, "must be a whole number >= 1") }
+                resources.cpus = n
+            case "mem":
+                guard StageResources.isMemory(text) else {
+                    throw fail(value, field, "must be megabytes or a number with K, M, G or T (Slurm's --mem), e.g. 8G; found '\(text)'")
+                }
+                resources.mem = text
+            case "time":
+                guard StageResources.isTimeLimit(text) else {
+                    throw fail(value, field, "must be minutes, M:S, H:M:S, D-H, D-H:M or D-H:M:S (Slurm's --time), e.g. \"2:00:00\"; found '\(text)'")
+                }
+                resources.time = text
+            case "partition", "gres":
+                guard StageResources.isToken(text) else {
+                    throw fail(value, field, "must be one word such as \(key == "gres" ? "gpu:1" : "gpu"); found '\(text)'")
+                }
+                if key == "gres" { resources.gres = text } else { resources.partition = text }
+            default:
+                throw fail(keyNode, field, "unknown field; expected one of \(StageResources.fields.sorted().joined(separator: ", "))")
+            }
+        }
+        return resources
+    }
+
+    /// `executor: { kind: slurm, partition: cpu, account: lab, options: [--qos=high] }`; a variant's fields
+    /// replace the inherited ones they name.
+    static func parseExecutor(_ node: Node, file: String, inherited: ExecutorSpec?) throws -> ExecutorSpec {
+        func fail(_ at: Node, _ field: String, _ reason: String) -> PipelineError {
+            PipelineError(file: file, line: at.mark?.line ?? node.mark?.line, field: field, reason: reason)
+        }
+        guard let mapping = node.mapping else { throw fail(node, "executor", "must be a mapping, e.g. { kind: slurm, partition: cpu }") }
+        var executor = inherited ?? ExecutorSpec()
+        for (keyNode, value) in mapping {
+            let key = keyNode.string ?? ""
+            let field = "executor.\(key)"
+            let text = value.scalar?.string ?? ""
+            switch key {
+            case "kind":
+                guard let kind = ExecutorKind(rawValue: text) else {
+                    throw fail(value, field, "must be one of \(ExecutorKind.allCases.map(\.rawValue).joined(separator: ", ")); found '\(text)'")
+                }
+                executor.kind = kind
+            case "partition", "account":
+                guard StageResources.isToken(text) else { throw fail(value, field, "must be one word; found '\(text)'") }
+                if key == "account" { executor.account = text } else { executor.partition = text }
+            case "options":
+                guard let items = value.sequence?.map({ $0.scalar?.string ?? "" }),
+                      items.allSatisfy({ $0.hasPrefix("--") && $0.count > 2 && !$0.contains(where: \.isWhitespace) }) else {
+                    throw fail(value, field, "must be a list of sbatch options, each one token like --qos=high")
+                }
+                executor.options = items
+            default:
+                throw fail(keyNode, field, "unknown field; expected one of \(ExecutorSpec.fields.sorted().joined(separator: ", "))")
+            }
+        }
+        return executor
     }
 
     /// A YAML node as JSON: scalars resolved by YAML 1.2's core schema (ints, floats, booleans, null, strings).

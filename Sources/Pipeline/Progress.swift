@@ -21,6 +21,8 @@ public final class ProgressDisplay: @unchecked Sendable {
     private var jobsDone = 0
     private var counts: [String: (done: Int, total: Int)] = [:]
     private var running: [String] = []
+    /// Batch-system states of running jobs, by label.
+    private var states: [String: String] = [:]
     private var started: Double?
     private var lastDraw = 0.0
     private var lineOpen = false
@@ -50,10 +52,19 @@ public final class ProgressDisplay: @unchecked Sendable {
         draw(force: false)
     }
 
+    /// A job's state in a batch system (`PENDING`, `RUNNING`, ...), shown beside its label.
+    public func jobState(_ label: String, _ state: String) {
+        lock.lock(); defer { lock.unlock() }
+        guard running.contains(label) else { return }
+        states[label] = state
+        if !isTerminal { emit("\(state.lowercased()) \(label)") } else { draw(force: true) }
+    }
+
     public func jobFinished(_ label: String, ok: Bool, seconds: Double) {
         lock.lock(); defer { lock.unlock() }
         jobsDone += 1
         running.removeAll { $0 == label }
+        states[label] = nil
         if let c = counts[label], ok { counts[label] = (c.total, c.total) }
         emit("\(ok ? "done" : "FAILED") \(label) (\(String(format: "%.1f", seconds)) s)")
         draw(force: true)
@@ -92,6 +103,11 @@ public final class ProgressDisplay: @unchecked Sendable {
         return text
     }
 
+    /// The running jobs' labels, each with its batch-system state when it has one: `decode#1/2:PENDING`.
+    func runningText() -> String {
+        running.map { label in states[label].map { "\(label):\($0)" } ?? label }.joined(separator: " ")
+    }
+
     static func duration(_ s: Double) -> String {
         let t = Int(s.rounded())
         return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
@@ -107,12 +123,12 @@ public final class ProgressDisplay: @unchecked Sendable {
             let width = 24
             let filled = min(width, Int(fraction * Double(width)))
             let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-            write("\r\u{1B}[K[\(bar)] \(summaryText())  \(running.joined(separator: " "))")
+            write("\r\u{1B}[K[\(bar)] \(summaryText())  \(runningText())")
             lineOpen = true
         } else {
             guard !force, now - lastDraw >= 5 else { return }
             lastDraw = now
-            write("progress: \(summaryText())  running: \(running.joined(separator: " "))\n")
+            write("progress: \(summaryText())  running: \(runningText())\n")
         }
     }
 }

@@ -274,7 +274,8 @@ public final class Scheduler: @unchecked Sendable {
                               executable: engine.pipeline.executables[unit.stage.name]!, jobFile: "\(dir)/job.json",
                               outputDirectory: output, logFile: log,
                               environment: ["MAMMOFLOW_STAT_CACHE": store.sourceStatCachePath, "MAMMOFLOW_CACHE": store.root,
-                                            "MAMMOFLOW_SOURCE_STAMPS": "\(dir)/source-stamps.tsv"])
+                                            "MAMMOFLOW_SOURCE_STAMPS": "\(dir)/source-stamps.tsv"],
+                              resources: unit.stage.resources)
         }
     }
 
@@ -286,7 +287,7 @@ public final class Scheduler: @unchecked Sendable {
             var status: Int32 = 1
             do {
                 var stageJob = try StageJob(jsonBytes: readFile(job.jobFile))
-                stageJob.threads = threads
+                stageJob.threads = executor.threads(for: job, share: threads)
                 try writeFileAtomically(job.jobFile, stageJob.canonicalJSON)
                 _ = FileManager.default.createFile(atPath: job.logFile, contents: nil)
                 let log = try FileHandle(forWritingTo: URL(fileURLWithPath: job.logFile))

@@ -5,6 +5,8 @@ import ArgumentParser
 import Foundation
 import Pipeline
 
+extension ExecutorKind: ExpressibleByArgument {}
+
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -15,8 +17,11 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var pipeline: PipelineOptions
     @OptionGroup var cacheOptions: CacheOptions
 
-    @Option(name: .customShort("j", allowingJoined: true), help: "Jobs to run at once (default: the number of cores).")
+    @Option(name: .customShort("j", allowingJoined: true), help: "Jobs to run at once (default: the number of cores; with --executor slurm, jobs in Slurm's queue at once, default 100).")
     var j: Int?
+
+    @Option(help: "Where jobs run: local (child processes) or slurm (sbatch; see docs/scale-out.md). Default: the pipeline file's executor.kind, else local.")
+    var executor: ExecutorKind?
 
     @Option(help: "Run only this stage and the stages it needs.")
     var until: String?
@@ -32,9 +37,20 @@ struct RunCommand: ParsableCommand {
         for name in force + [until].compactMap({ $0 }) where engine.pipeline.stage(name) == nil {
             throw ValidationError("no stage '\(name)' in \(pipeline.file); stages: \(engine.pipeline.stages.map(\.name).joined(separator: ", "))")
         }
-        let options = RunOptions(jobs: j, until: until, force: Set(force), dryRun: dryRun)
+        var executorSpec = engine.pipeline.executor
+        if let executor { executorSpec.kind = executor }
         let display = ProgressDisplay()
-        let scheduler = Scheduler(engine: engine, executor: ProcessExecutor(), options: options, display: display)
+        let jobExecutor: JobExecutor
+        var options = RunOptions(jobs: j, until: until, force: Set(force), dryRun: dryRun)
+        switch executorSpec.kind {
+        case .local:
+            jobExecutor = ProcessExecutor()
+        case .slurm:
+            jobExecutor = SlurmExecutor(spec: executorSpec, stateChanged: { display.jobState($0, $1) })
+            options.jobs = max(1, j ?? 100)
+            if !dryRun { warnIfCacheIsNotShared(engine.store.root) }
+        }
+        let scheduler = Scheduler(engine: engine, executor: jobExecutor, options: options, display: display)
         if dryRun {
             let report = scheduler.run()
             for name in report.fresh { print("fresh  \(name)") }
@@ -83,4 +99,13 @@ final class SignalTrap {
         signal(SIGINT, SIG_DFL)
         signal(SIGTERM, SIG_DFL)
     }
+}
+
+/// Says what in the cache's mount keeps Slurm jobs on other nodes from sharing it (docs/scale-out.md).
+func warnIfCacheIsNotShared(_ cache: String) {
+    let resolved = (try? FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true))
+        .flatMap { _ in realpath(cache, nil) }.map { pointer in defer { free(pointer) }; return String(cString: pointer) } ?? cache
+    guard let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8),
+          let mount = MountEntry.containing(resolved, mounts: mounts) else { return }
+    for warning in mount.sharedCacheWarnings(cache: cache) { printError("mammoflow: note: \(warning)") }
 }

@@ -42,6 +42,24 @@ let badPipelines: [BadPipeline] = [
                 stage: "a", field: "slices", says: ">= 1"),
     BadPipeline(name: "not YAML", yaml: "stages: [a, {\n", stage: nil, field: nil, says: "not valid YAML"),
     BadPipeline(name: "no stages", yaml: "stages: {}\n", stage: nil, field: "stages", says: "no stages"),
+    BadPipeline(name: "unknown resource", yaml: "stages:\n  a: { run: stage-a, resources: { gpus: 1 } }\n",
+                stage: "a", field: "resources.gpus", says: "unknown field; expected one of cpus, gres, mem, partition, time"),
+    BadPipeline(name: "cpus not a whole number", yaml: "stages:\n  a: { run: stage-a, resources: { cpus: 2.5 } }\n",
+                stage: "a", field: "resources.cpus", says: ">= 1"),
+    BadPipeline(name: "memory without a unit Slurm knows", yaml: "stages:\n  a: { run: stage-a, resources: { mem: 8GB } }\n",
+                stage: "a", field: "resources.mem", says: "found '8GB'"),
+    BadPipeline(name: "time in no Slurm form", yaml: "stages:\n  a: { run: stage-a, resources: { time: 2h } }\n",
+                stage: "a", field: "resources.time", says: "found '2h'"),
+    BadPipeline(name: "gres with a space", yaml: "stages:\n  a: { run: stage-a, resources: { gres: \"gpu 1\" } }\n",
+                stage: "a", field: "resources.gres", says: "one word"),
+    BadPipeline(name: "resources not a mapping", yaml: "stages:\n  a: { run: stage-a, resources: 4 }\n",
+                stage: "a", field: "resources", says: "must be a mapping"),
+    BadPipeline(name: "unknown executor kind", yaml: "executor: { kind: pbs }\nstages:\n  a: { run: stage-a }\n",
+                stage: nil, field: "executor.kind", says: "must be one of local, slurm; found 'pbs'"),
+    BadPipeline(name: "unknown executor field", yaml: "executor: { kind: slurm, queue: x }\nstages:\n  a: { run: stage-a }\n",
+                stage: nil, field: "executor.queue", says: "unknown field; expected one of account, kind, options, partition"),
+    BadPipeline(name: "an sbatch option that is two words", yaml: "executor: { kind: slurm, options: [\"--qos high\"] }\nstages:\n  a: { run: stage-a }\n",
+                stage: nil, field: "executor.options", says: "each one token"),
 ]
 
 @Test(arguments: badPipelines)
@@ -116,4 +134,40 @@ func aBadPipelineFileGetsAnErrorNamingFileStageAndField(_ bad: BadPipeline) thro
     // Removing a stage others still need is caught like any unknown dependency.
     try write("\(ws.root)/w.yaml", "extends: p.yaml\nstages:\n  a: ~\n")
     #expect(throws: PipelineError.self) { try ws.pipeline("w.yaml") }
+}
+
+@Test func resourcesAndTheExecutorAreReadAndAVariantReplacesOnlyWhatItNames() throws {
+    let ws = try Workspace()
+    try write("\(ws.root)/base.yaml", """
+    executor: { kind: slurm, partition: cpu, options: [--qos=normal] }
+    stages:
+      a: { run: stage-a, resources: { cpus: 4, mem: 8G, time: 1:00:00 } }
+      b: { run: stage-b, deps: [a], slices: 2 }
+    """)
+    try write("\(ws.root)/gpu.yaml", """
+    extends: base.yaml
+    executor: { account: lab }
+    stages:
+      a: { resources: { time: 2-00:00:00, partition: gpu, gres: "gpu:1" } }
+    """)
+    let base = try ws.pipeline("base.yaml")
+    #expect(base.executor == ExecutorSpec(kind: .slurm, partition: "cpu", options: ["--qos=normal"]))
+    #expect(base.stage("a")!.resources == StageResources(cpus: 4, mem: "8G", time: "1:00:00"))
+    #expect(base.stage("b")!.resources == StageResources())
+    let variant = try ws.pipeline("gpu.yaml")
+    #expect(variant.executor == ExecutorSpec(kind: .slurm, partition: "cpu", account: "lab", options: ["--qos=normal"]))
+    #expect(variant.stage("a")!.resources == StageResources(cpus: 4, mem: "8G", time: "2-00:00:00", partition: "gpu", gres: "gpu:1"))
+    // Resources are not part of the cache key: the same work on another partition is the same work.
+    #expect(try ws.engine("base.yaml").units(of: base.stage("a")!, inputs: [:]).map(\.key)
+            == ws.engine("gpu.yaml").units(of: variant.stage("a")!, inputs: [:]).map(\.key))
+    #expect(try ws.pipeline("base.yaml").executor.kind == .slurm)
+    try write("\(ws.root)/plain.yaml", "stages:\n  a: { run: stage-a }\n")
+    #expect(try ws.pipeline("plain.yaml").executor == ExecutorSpec())
+}
+
+@Test func slurmTimeAndMemoryForms() {
+    for good in ["30", "30:00", "1:00:00", "2-0", "2-12:00", "2-12:00:00"] { #expect(StageResources.isTimeLimit(good), "\(good)") }
+    for bad in ["", "2h", "1:2:3:4", "-1", "2-", "1-2-3", "a:00", "1::0"] { #expect(!StageResources.isTimeLimit(bad), "\(bad)") }
+    for good in ["4000", "8G", "512M", "1T", "16k"] { #expect(StageResources.isMemory(good), "\(good)") }
+    for bad in ["", "G", "8GB", "1.5G", "-1", "8 G"] { #expect(!StageResources.isMemory(bad), "\(bad)") }
 }
