@@ -29,11 +29,13 @@ enum NativeDecoder {
 
     /// Signed images: the value is the low Bits Stored bits as two's complement (higher bits are ignored).
     static func signExtend(_ values: inout [Int32], header h: ImageHeader) {
+        values.withUnsafeMutableBufferPointer { signExtend($0, header: h) }
+    }
+
+    static func signExtend(_ v: UnsafeMutableBufferPointer<Int32>, header h: ImageHeader) {
         guard h.isSigned, h.bitsStored < 32 else { return }
         let shift = Int32(32 - h.bitsStored)
-        values.withUnsafeMutableBufferPointer { v in
-            for i in v.indices { v[i] = (v[i] << shift) >> shift }
-        }
+        for i in v.indices { v[i] = (v[i] << shift) >> shift }
     }
 }
 
