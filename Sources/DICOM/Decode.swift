@@ -10,6 +10,22 @@ extension DICOMFile {
         var rows = h.rows, columns = h.columns
         var remaining = reduce
         switch syntax.codec {
+        case .native where reduce > 0, .deflatedNative where reduce > 0:
+            // Row by row into the area reducer: the full-size image is never held.
+            let e = dataSet[.pixelData]!
+            let swapWords8 = syntax.bigEndian && h.bitsAllocated == 8 && e.vr == "OW"
+            var reducer = AreaReducer(rows: h.rows, columns: h.columns, factor: reduce, unsigned32: h.storedType == .u32)
+            var row = [Int32](repeating: 0, count: h.columns)
+            try nativeFrame(h).withBytes { frame in
+                row.withUnsafeMutableBufferPointer { row in
+                    for y in 0 ..< h.rows {
+                        NativeDecoder.decode(frame, header: h, bigEndian: syntax.bigEndian, swapWords8: swapWords8,
+                                             pixels: y * h.columns ..< (y + 1) * h.columns, into: row)
+                        reducer.add(UnsafeBufferPointer(row))
+                    }
+                }
+            }
+            return StoredPixels(rows: reducer.outRows, columns: reducer.outColumns, type: h.storedType, values: reducer.values)
         case .native, .deflatedNative:
             let e = dataSet[.pixelData]!
             let swapWords8 = syntax.bigEndian && h.bitsAllocated == 8 && e.vr == "OW"

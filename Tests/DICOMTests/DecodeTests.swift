@@ -29,10 +29,11 @@ import Testing
         #expect(negative.values == [-3])  // -3.5 rounds half up
     }
 
-    @Test func jpegLosslessReducesWhileDecodingToExactBlockMeans() throws {
+    @Test(arguments: [Synthetic.Encoding.native, .jpegLossless])
+    func reducesWhileDecodingToExactBlockMeans(_ encoding: Synthetic.Encoding) throws {
         let (w, h) = (97, 61)
         let samples = Synthetic.pattern(width: w, height: h)
-        let path = try Synthetic.temporary(try Synthetic.file(.jpegLossless, width: w, height: h))
+        let path = try Synthetic.temporary(try Synthetic.file(encoding, width: w, height: h))
         for reduce in 1 ... 3 {
             let f = 1 << reduce
             // The rounded (half up) mean of each block, edge blocks smaller, from the encoded samples.
