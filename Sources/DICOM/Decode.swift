@@ -120,7 +120,7 @@ struct AreaReducer {
         outRows = (rows + side - 1) / side
         outColumns = (columns + side - 1) / side
         self.unsigned32 = unsigned32
-        sums = [Int64](repeating: 0, count: outColumns)
+        sums = [Int64](repeating: 0, count: columns)
         values = [Int32](repeating: 0, count: outRows * outColumns)
     }
 
@@ -129,33 +129,29 @@ struct AreaReducer {
     /// Adds the next input row (`columns` values); a block's last row writes its output row.
     mutating func add(_ row: UnsafeBufferPointer<Int32>) {
         precondition(row.count == columns && rowsAdded < rows, "AreaReducer: row \(rowsAdded) of \(row.count) values")
-        let side = side, columns = columns, unsigned32 = unsigned32
+        // Column sums over the block's rows: one long loop per row, which the compiler vectorises.
         sums.withUnsafeMutableBufferPointer { sums in
-            // One block of the row at a time: no division per pixel, and a loop the compiler vectorises.
-            for ox in 0 ..< sums.count {
-                let block = UnsafeBufferPointer(rebasing: row[ox * side ..< min(columns, (ox + 1) * side)])
-                var s: Int64 = 0
-                if unsigned32 {
-                    for v in block { s += Int64(UInt32(bitPattern: v)) }
-                } else {
-                    for v in block { s += Int64(v) }
-                }
-                sums[ox] += s
+            if unsigned32 {
+                for x in 0 ..< row.count { sums[x] += Int64(UInt32(bitPattern: row[x])) }
+            } else {
+                for x in 0 ..< row.count { sums[x] += Int64(row[x]) }
             }
         }
         rowsAdded += 1
         guard rowsAdded % side == 0 || rowsAdded == rows else { return }
         let oy = (rowsAdded - 1) / side, blockRows = rowsAdded - oy * side
-        let outColumns = outColumns
+        let side = side, columns = columns, outColumns = outColumns
         sums.withUnsafeMutableBufferPointer { sums in
             values.withUnsafeMutableBufferPointer { values in
                 for ox in 0 ..< outColumns {
-                    let n = Int64(blockRows * (min(columns, (ox + 1) * side) - ox * side))
+                    let x1 = min(columns, (ox + 1) * side)
+                    var sum: Int64 = 0
+                    for x in ox * side ..< x1 { sum += sums[x]; sums[x] = 0 }
+                    let n = Int64(blockRows * (x1 - ox * side))
                     // Round half up, also for negative sums (floor division).
-                    let q = 2 * sums[ox] + n
+                    let q = 2 * sum + n
                     let mean = q >= 0 ? q / (2 * n) : -((-q + 2 * n - 1) / (2 * n))
                     values[oy * outColumns + ox] = Int32(truncatingIfNeeded: mean)
-                    sums[ox] = 0
                 }
             }
         }
