@@ -6,8 +6,8 @@ values before anything is timed.
 - j2k full / 1/4: `mammoflow dicom time --threads 1` on the largest J2K file (in-process best of N) vs pydicom +
   pylibjpeg-openjpeg `pixel_array` (+ cv2 INTER_AREA for 1/4), single thread.
 - jpeg lossless: the largest JPEG lossless file, ours vs dicomsdl (fastest peer), single thread.
-- dataset: every archive file (DICOM_BENCH_PATIENTS patients, ~4.5 images each) decoded and rendered to 16-bit
-  windowed images on 2 workers, vs pydicom in a 2-process pool; images/s and peak memory.
+- dataset: every archive file (DICOM_BENCH_PATIENTS patients, default 28: about 120 images) decoded and
+  rendered to 16-bit windowed images on 2 workers, vs pydicom in a 2-process pool; images/s and peak memory.
 - archive: the pipeline up to pectoral (ingest, decode, downscale, crop, pectoral) on the same files, the default
   (decode at 1/4) and the study's full decode + downscale, vs a pydicom pool of 2 doing full decode + 1/4 area
   downscale; images/s, the projection for RSNA's 54,706 images, and the decode stage's peak memory (2 workers).
@@ -30,7 +30,7 @@ from common import BIN, ROOT, WORK, best_of, emit, run
 MAMMOFLOW = os.path.join(BIN, "mammoflow")
 J2K, JPEG_LL = "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.70"
 RSNA_IMAGES = 54706
-PATIENTS = int(os.environ.get("DICOM_BENCH_PATIENTS", "24"))
+PATIENTS = int(os.environ.get("DICOM_BENCH_PATIENTS", "28"))
 ARCHIVE = os.path.join(WORK, f"dicom-archive-{PATIENTS}")
 
 
