@@ -1,7 +1,7 @@
 """DICOM decode bench on a full-size synthetic archive in RSNA's layout and encodings (`mammoflow synth --scale 1`:
 JPEG 2000 lossless and JPEG lossless SV1 from our own encoders, eight vendor profiles from 2294x1914 to 5355x4915),
-so nothing beyond the build is needed. Every file is checked to decode, by us and by pydicom, to the same stored
-values before anything is timed.
+so nothing beyond the build is needed. The two files timed alone are first checked to decode, by us and by
+pydicom, to the same stored values.
 
 - j2k full / 1/4: `mammoflow dicom time --threads 1` on the largest J2K file (in-process best of N) vs pydicom +
   pylibjpeg-openjpeg `pixel_array` (+ cv2 INTER_AREA for 1/4), single thread.
