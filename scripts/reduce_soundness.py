@@ -79,15 +79,18 @@ def compare(caches):
         b = study[key][1]
         h, w = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
         d = a[:h, :w].astype(np.float64) - b[:h, :w].astype(np.float64)
-        s = by_syntax.setdefault(meta["dicom"]["transfer_syntax_name"], {"images": 0, "sq": 0.0, "n": 0, "max": 0.0, "worst_psnr": math.inf})
+        s = by_syntax.setdefault(meta["dicom"]["transfer_syntax_name"],
+                                 {"images": 0, "sq": 0.0, "n": 0, "max": 0.0, "worst_psnr": math.inf, "worst_p99": 0.0})
         mse = float(np.mean(d * d))
         s["images"] += 1
         s["sq"] += float(np.sum(d * d))
         s["n"] += d.size
         s["max"] = max(s["max"], float(np.abs(d).max()) / 65535)
+        s["worst_p99"] = max(s["worst_p99"], float(np.percentile(np.abs(d), 99)) / 65535)
         s["worst_psnr"] = min(s["worst_psnr"], 10 * math.log10(65535 ** 2 / mse) if mse else math.inf)
     images_summary = {name: {"images": s["images"], "psnr_db": round(10 * math.log10(65535 ** 2 / (s["sq"] / s["n"])), 2),
-                             "worst_image_psnr_db": round(s["worst_psnr"], 2), "max_abs_error_display": round(s["max"], 4)}
+                             "worst_image_psnr_db": round(s["worst_psnr"], 2), "max_abs_error_display": round(s["max"], 4),
+                             "worst_image_p99_abs_error_display": round(s["worst_p99"], 4)}
                       for name, s in by_syntax.items()}
 
     crops = [metadata(caches[r], "crop") for r in (2, 0)]
