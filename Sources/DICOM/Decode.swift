@@ -10,6 +10,22 @@ extension DICOMFile {
         var rows = h.rows, columns = h.columns
         var remaining = reduce
         switch syntax.codec {
+        case .native where reduce > 0, .deflatedNative where reduce > 0:
+            // Row by row into the area reducer: the full-size image is never held.
+            let e = dataSet[.pixelData]!
+            let swapWords8 = syntax.bigEndian && h.bitsAllocated == 8 && e.vr == "OW"
+            var reducer = AreaReducer(rows: h.rows, columns: h.columns, factor: reduce, unsigned32: h.storedType == .u32)
+            var row = [Int32](repeating: 0, count: h.columns)
+            try nativeFrame(h).withBytes { frame in
+                row.withUnsafeMutableBufferPointer { row in
+                    for y in 0 ..< h.rows {
+                        NativeDecoder.decode(frame, header: h, bigEndian: syntax.bigEndian, swapWords8: swapWords8,
+                                             pixels: y * h.columns ..< (y + 1) * h.columns, into: row)
+                        reducer.add(UnsafeBufferPointer(row))
+                    }
+                }
+            }
+            return StoredPixels(rows: reducer.outRows, columns: reducer.outColumns, type: h.storedType, values: reducer.values)
         case .native, .deflatedNative:
             let e = dataSet[.pixelData]!
             let swapWords8 = syntax.bigEndian && h.bitsAllocated == 8 && e.vr == "OW"
@@ -18,6 +34,24 @@ extension DICOMFile {
             }
         case .rle:
             values = try encapsulatedFrame(h).withBytes { try RLEDecoder.decode($0, header: h, file: path) }
+        case .jpegLossless where reduce > 0:
+            // Rows are area-averaged as they are decoded: the full-size image is never held.
+            var reducer = AreaReducer(rows: h.rows, columns: h.columns, factor: reduce, unsigned32: false)
+            var extended = [Int32](repeating: 0, count: h.isSigned ? h.columns : 0)
+            let wrongSize = error(.corruptPixels, "JPEG frame rows disagree with the header's \(h.columns)x\(h.rows)")
+            let frame = try encapsulatedFrame(h).withBytes {
+                try JPEGLosslessDecoder.decodeRows($0, file: path) { row in
+                    guard row.count == h.columns, !reducer.isComplete else { throw wrongSize }
+                    guard h.isSigned else { return reducer.add(row) }
+                    for x in 0 ..< row.count { extended[x] = row[x] }
+                    extended.withUnsafeMutableBufferPointer { NativeDecoder.signExtend($0, header: h) }
+                    extended.withUnsafeBufferPointer { reducer.add($0) }
+                }
+            }
+            guard frame.width == h.columns, frame.height == h.rows, reducer.isComplete else {
+                throw error(.corruptPixels, "JPEG frame is \(frame.width)x\(frame.height), the header says \(h.columns)x\(h.rows)")
+            }
+            return StoredPixels(rows: reducer.outRows, columns: reducer.outColumns, type: h.storedType, values: reducer.values)
         case .jpegLossless:
             let frame = try encapsulatedFrame(h).withBytes { try JPEGLosslessDecoder.decode($0, file: path) }
             guard frame.width == h.columns, frame.height == h.rows else {
@@ -58,30 +92,68 @@ extension StoredPixels {
     /// 1/2^factor of each side (ceil), each output the rounded mean of the input pixels its block covers
     /// (edge blocks cover fewer pixels): exact area averaging, like OpenCV's INTER_AREA at integer scales.
     public func areaReduced(by factor: Int) -> StoredPixels {
-        let f = 1 << factor
-        let outRows = (rows + f - 1) / f, outColumns = (columns + f - 1) / f
-        var sums = [Int64](repeating: 0, count: outColumns)
-        var out = [Int32](repeating: 0, count: outRows * outColumns)
-        let unsigned32 = type == .u32
-        values.withUnsafeBufferPointer { src in
-            for oy in 0 ..< outRows {
-                for i in sums.indices { sums[i] = 0 }
-                let y0 = oy * f, y1 = min(rows, y0 + f)
-                for y in y0 ..< y1 {
-                    let row = src.baseAddress! + y * columns
-                    for x in 0 ..< columns {
-                        sums[x / f] += unsigned32 ? Int64(UInt32(bitPattern: row[x])) : Int64(row[x])
-                    }
-                }
+        var reducer = AreaReducer(rows: rows, columns: columns, factor: factor, unsigned32: type == .u32)
+        values.withUnsafeBufferPointer { v in
+            for y in 0 ..< rows { reducer.add(UnsafeBufferPointer(rebasing: v[y * columns ..< (y + 1) * columns])) }
+        }
+        return StoredPixels(rows: reducer.outRows, columns: reducer.outColumns, type: type, values: reducer.values)
+    }
+}
+
+/// Exact area averaging fed one input row at a time, so a decoder can reduce an image while decoding it
+/// and never hold it whole: each output is the rounded (half up) mean of the up to 2^factor x 2^factor input
+/// pixels its block covers; the output is ceil(size / 2^factor) per side.
+struct AreaReducer {
+    let rows: Int, columns: Int
+    let outRows: Int, outColumns: Int
+    private let side: Int
+    private let unsigned32: Bool
+    private var sums: [Int64]
+    private var rowsAdded = 0
+    /// The reduced image, row-major; out: (outRows, outColumns). Complete once every input row is added.
+    private(set) var values: [Int32]
+
+    init(rows: Int, columns: Int, factor: Int, unsigned32: Bool) {
+        side = 1 << factor
+        self.rows = rows
+        self.columns = columns
+        outRows = (rows + side - 1) / side
+        outColumns = (columns + side - 1) / side
+        self.unsigned32 = unsigned32
+        sums = [Int64](repeating: 0, count: columns)
+        values = [Int32](repeating: 0, count: outRows * outColumns)
+    }
+
+    var isComplete: Bool { rowsAdded == rows }
+
+    /// Adds the next input row (`columns` values); a block's last row writes its output row.
+    mutating func add(_ row: UnsafeBufferPointer<Int32>) {
+        precondition(row.count == columns && rowsAdded < rows, "AreaReducer: row \(rowsAdded) of \(row.count) values")
+        // Column sums over the block's rows: one long loop per row, which the compiler vectorises.
+        sums.withUnsafeMutableBufferPointer { sums in
+            if unsigned32 {
+                for x in 0 ..< row.count { sums[x] += Int64(UInt32(bitPattern: row[x])) }
+            } else {
+                for x in 0 ..< row.count { sums[x] += Int64(row[x]) }
+            }
+        }
+        rowsAdded += 1
+        guard rowsAdded % side == 0 || rowsAdded == rows else { return }
+        let oy = (rowsAdded - 1) / side, blockRows = rowsAdded - oy * side
+        let side = side, columns = columns, outColumns = outColumns
+        sums.withUnsafeMutableBufferPointer { sums in
+            values.withUnsafeMutableBufferPointer { values in
                 for ox in 0 ..< outColumns {
-                    let n = Int64((y1 - y0) * (min(columns, (ox + 1) * f) - ox * f))
+                    let x1 = min(columns, (ox + 1) * side)
+                    var sum: Int64 = 0
+                    for x in ox * side ..< x1 { sum += sums[x]; sums[x] = 0 }
+                    let n = Int64(blockRows * (x1 - ox * side))
                     // Round half up, also for negative sums (floor division).
-                    let q = (2 * sums[ox] + n)
+                    let q = 2 * sum + n
                     let mean = q >= 0 ? q / (2 * n) : -((-q + 2 * n - 1) / (2 * n))
-                    out[oy * outColumns + ox] = Int32(truncatingIfNeeded: mean)
+                    values[oy * outColumns + ox] = Int32(truncatingIfNeeded: mean)
                 }
             }
         }
-        return StoredPixels(rows: outRows, columns: outColumns, type: type, values: out)
     }
 }

@@ -88,29 +88,35 @@ public struct PixelSemantics: Sendable {
 
     public func display(stored: Double) -> Double { display(modality: modality(stored)) }
 
-    /// `transform` of every pixel as Float. Images of up to 16 bits go through a table over all stored values.
-    func mapPixels(_ p: StoredPixels, _ transform: (Double) -> Double) -> [Float] {
+    /// `transform` of every pixel. Images of up to 16 bits go through a table over all stored values, so the
+    /// transform runs at most 65,536 times and the output is the only full-size array made.
+    func mapPixels<Output>(_ p: StoredPixels, _ transform: (Double) -> Output) -> [Output] {
         switch p.type {
         case .u8, .i8, .u16, .i16:
             let base = p.type.isSigned ? -(1 << (8 * p.type.byteWidth - 1)) : 0
-            let table = (0 ..< 1 << (8 * p.type.byteWidth)).map { Float(transform(Double($0 + base))) }
+            let table = (0 ..< 1 << (8 * p.type.byteWidth)).map { transform(Double($0 + base)) }
             return table.withUnsafeBufferPointer { t in
                 p.values.map {
                     // Values outside the type's range (a codestream disagreeing with the header) are computed.
                     let i = Int($0) - base
-                    return i >= 0 && i < t.count ? t[i] : Float(transform(Double($0)))
+                    return i >= 0 && i < t.count ? t[i] : transform(Double($0))
                 }
             }
         case .u32:
-            return p.values.map { Float(transform(Double(UInt32(bitPattern: $0)))) }
+            return p.values.map { transform(Double(UInt32(bitPattern: $0))) }
         case .i32:
-            return p.values.map { Float(transform(Double($0))) }
+            return p.values.map { transform(Double($0)) }
         }
     }
 
     /// Modality values of every pixel.
-    public func modalityImage(_ p: StoredPixels) -> [Float] { mapPixels(p) { modality($0) } }
+    public func modalityImage(_ p: StoredPixels) -> [Float] { mapPixels(p) { Float(modality($0)) } }
 
     /// Display values (0...1, bright = dense) of every pixel.
-    public func displayImage(_ p: StoredPixels) -> [Float] { mapPixels(p) { display(stored: $0) } }
+    public func displayImage(_ p: StoredPixels) -> [Float] { mapPixels(p) { Float(display(stored: $0)) } }
+
+    /// Display values scaled to 0...`top` and rounded, straight from the stored values (no float image between).
+    public func displaySamples(_ p: StoredPixels, top: Float) -> [UInt16] {
+        mapPixels(p) { UInt16((Float(display(stored: $0)) * top).rounded()) }
+    }
 }

@@ -40,7 +40,8 @@ enum JPEG2000Decoder {
         // A JP2 file starts with its signature box; a raw codestream with SOC SIZ (FF4F FF51).
         let isJP2 = data[0] == 0 && data[1] == 0 && data[2] == 0 && data[3] == 0x0C
         guard let codec = opj_create_decompress(isJP2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K) else { throw corrupt("cannot create decoder") }
-        defer { opj_destroy_codec(codec) }
+        var codecAlive = true
+        defer { if codecAlive { opj_destroy_codec(codec) } }
         let unmanaged = Unmanaged.passRetained(source)
         let userData = unmanaged.toOpaque()
         defer { unmanaged.release() }
@@ -113,6 +114,9 @@ enum JPEG2000Decoder {
         guard opj_decode(codec, stream, header) != 0, opj_end_decompress(codec, stream) != 0 else {
             throw corrupt("decoding failed")
         }
+        // The codec's code-block and codestream buffers go before the samples are copied out.
+        opj_destroy_codec(codec)
+        codecAlive = false
         let component = header.pointee.comps[0]
         guard let samples = component.data else { throw corrupt("no decoded samples") }
         let w = Int(component.w), h = Int(component.h)

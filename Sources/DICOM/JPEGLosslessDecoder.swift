@@ -13,6 +13,15 @@ enum JPEGLosslessDecoder {
         var parser = JPEGStream(bytes: data, file: file)
         return try parser.decode()
     }
+
+    /// Decodes row by row, handing each finished row (point transform applied) to `row` and keeping only two
+    /// rows: the frame's `values` stay empty. For a consumer that reduces the image as it arrives.
+    static func decodeRows(_ data: UnsafeRawBufferPointer, file: String,
+                           row: @escaping (UnsafeBufferPointer<Int32>) throws -> Void) throws -> Frame {
+        var parser = JPEGStream(bytes: data, file: file)
+        parser.rowSink = row
+        return try parser.decode()
+    }
 }
 
 /// Bits of the next table index.
@@ -158,6 +167,8 @@ private struct JPEGStream {
     var restartInterval = 0
     var width = 0, height = 0, precision = 0
     var componentID = -1
+    /// When set, rows go here as they are decoded instead of into a full-size frame.
+    var rowSink: ((UnsafeBufferPointer<Int32>) throws -> Void)? = nil
 
     init(bytes: UnsafeRawBufferPointer, file: String) {
         self.bytes = bytes
@@ -263,21 +274,36 @@ private struct JPEGStream {
         guard !overflow, count <= 8 * (bytes.count - position) + 64 else {
             throw corrupt("\(width)x\(height) pixels cannot fit in \(bytes.count - position) bytes")
         }
-        var values = [Int32](repeating: 0, count: count)
+        // A row sink needs only the row being decoded and the one above it (the predictors' neighbours).
+        let ring = rowSink == nil ? height : min(2, height)
+        var values = [Int32](repeating: 0, count: width * ring)
+        var shifted = [Int32](repeating: 0, count: rowSink == nil || pointTransform == 0 ? 0 : width)
+        let sink = rowSink, width = self.width
         try bytes.withMemoryRebound(to: UInt8.self) { raw in
             var reader = BitReader(bytes: raw.baseAddress!, end: raw.count, position: position)
-            try values.withUnsafeMutableBufferPointer { out in
-                switch selection {
-                case 1: try decodeScan(Predict1.self, &reader, table, out.baseAddress!, pointTransform)
-                case 2: try decodeScan(Predict2.self, &reader, table, out.baseAddress!, pointTransform)
-                case 3: try decodeScan(Predict3.self, &reader, table, out.baseAddress!, pointTransform)
-                case 4: try decodeScan(Predict4.self, &reader, table, out.baseAddress!, pointTransform)
-                case 5: try decodeScan(Predict5.self, &reader, table, out.baseAddress!, pointTransform)
-                case 6: try decodeScan(Predict6.self, &reader, table, out.baseAddress!, pointTransform)
-                default: try decodeScan(Predict7.self, &reader, table, out.baseAddress!, pointTransform)
+            try shifted.withUnsafeMutableBufferPointer { buffer in
+                let shiftedRow = buffer
+                // A finished row to the sink, with the point transform undone (the ring keeps the coded values).
+                let emit: ((UnsafeMutablePointer<Int32>) throws -> Void)? = sink.map { sink in { row in
+                    guard pointTransform > 0 else { return try sink(UnsafeBufferPointer(start: row, count: width)) }
+                    for x in 0 ..< width { shiftedRow[x] = row[x] << Int32(pointTransform) }
+                    try sink(UnsafeBufferPointer(shiftedRow))
+                } }
+                try values.withUnsafeMutableBufferPointer { out in
+                    let o = out.baseAddress!
+                    switch selection {
+                    case 1: try decodeScan(Predict1.self, &reader, table, o, ring, pointTransform, emit)
+                    case 2: try decodeScan(Predict2.self, &reader, table, o, ring, pointTransform, emit)
+                    case 3: try decodeScan(Predict3.self, &reader, table, o, ring, pointTransform, emit)
+                    case 4: try decodeScan(Predict4.self, &reader, table, o, ring, pointTransform, emit)
+                    case 5: try decodeScan(Predict5.self, &reader, table, o, ring, pointTransform, emit)
+                    case 6: try decodeScan(Predict6.self, &reader, table, o, ring, pointTransform, emit)
+                    default: try decodeScan(Predict7.self, &reader, table, o, ring, pointTransform, emit)
+                    }
                 }
             }
         }
+        if rowSink != nil { values = [] }
         if pointTransform > 0 {
             let shift = Int32(pointTransform)
             for i in values.indices { values[i] <<= shift }
@@ -285,18 +311,20 @@ private struct JPEGStream {
         return JPEGLosslessDecoder.Frame(width: width, height: height, precision: precision, values: values)
     }
 
-    /// Decodes every sample into `out` (row-major). The first line of the scan and of each restart interval
+    /// Decodes every sample into `out` (row-major), row y at row y % `ring` (a ring of 2 keeps the row above),
+    /// each finished row also handed to `emit`. The first line of the scan and of each restart interval
     /// predicts from the left neighbour; its first sample from 2^(P-Pt-1).
     private func decodeScan<P: Predictor>(_: P.Type, _ reader: inout BitReader, _ table: HuffmanDecodingTable,
-                                          _ out: UnsafeMutablePointer<Int32>, _ pointTransform: Int) throws {
+                                          _ out: UnsafeMutablePointer<Int32>, _ ring: Int, _ pointTransform: Int,
+                                          _ emit: ((UnsafeMutablePointer<Int32>) throws -> Void)?) throws {
         let initial = Int32(1 << (precision - pointTransform - 1))
         let mask: Int32 = 0xFFFF
         var left = restartInterval > 0 ? restartInterval : Int.max
         var firstLine = 0
         var reset = true
         for y in 0 ..< height {
-            let row = out + y * width
-            let above = row - width
+            let row = out + (y % ring) * width
+            let above = out + ((y + ring - 1) % ring) * width
             var x = 0
             while x < width {
                 if left == 0 {
@@ -328,6 +356,7 @@ private struct JPEGStream {
                     }
                 }
             }
+            try emit?(row)
         }
         guard !reader.overran else { throw corrupt("entropy-coded data ends before the last pixel") }
     }

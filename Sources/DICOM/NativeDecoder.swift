@@ -4,36 +4,44 @@ enum NativeDecoder {
     static func decode(_ frame: UnsafeRawBufferPointer, header h: ImageHeader, bigEndian: Bool, swapWords8: Bool) -> [Int32] {
         let n = h.rows * h.columns
         var out = [Int32](repeating: 0, count: n)
-        out.withUnsafeMutableBufferPointer { dst in
-            switch h.bitsAllocated {
-            case 8:
-                for i in 0..<n {
-                    // 8-bit OW data in big endian is stored in byte-swapped 16-bit words.
-                    dst[i] = Int32(frame[swapWords8 ? i ^ 1 : i])
-                }
-            case 16:
-                for i in 0..<n {
-                    let v = frame.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)
-                    dst[i] = Int32(bigEndian ? UInt16(bigEndian: v) : UInt16(littleEndian: v))
-                }
-            default:
-                for i in 0..<n {
-                    let v = frame.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)
-                    dst[i] = Int32(bitPattern: bigEndian ? UInt32(bigEndian: v) : UInt32(littleEndian: v))
-                }
+        out.withUnsafeMutableBufferPointer { decode(frame, header: h, bigEndian: bigEndian, swapWords8: swapWords8, pixels: 0 ..< n, into: $0) }
+        return out
+    }
+
+    /// Pixels `pixels` (row-major indices) of the frame into `dst`, sign-extended: one row at a time lets a
+    /// reducer average the image without holding it.
+    static func decode(_ frame: UnsafeRawBufferPointer, header h: ImageHeader, bigEndian: Bool, swapWords8: Bool,
+                       pixels: Range<Int>, into dst: UnsafeMutableBufferPointer<Int32>) {
+        let first = pixels.lowerBound
+        switch h.bitsAllocated {
+        case 8:
+            for i in pixels {
+                // 8-bit OW data in big endian is stored in byte-swapped 16-bit words.
+                dst[i - first] = Int32(frame[swapWords8 ? i ^ 1 : i])
+            }
+        case 16:
+            for i in pixels {
+                let v = frame.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)
+                dst[i - first] = Int32(bigEndian ? UInt16(bigEndian: v) : UInt16(littleEndian: v))
+            }
+        default:
+            for i in pixels {
+                let v = frame.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)
+                dst[i - first] = Int32(bitPattern: bigEndian ? UInt32(bigEndian: v) : UInt32(littleEndian: v))
             }
         }
-        signExtend(&out, header: h)
-        return out
+        signExtend(UnsafeMutableBufferPointer(rebasing: dst[0 ..< pixels.count]), header: h)
     }
 
     /// Signed images: the value is the low Bits Stored bits as two's complement (higher bits are ignored).
     static func signExtend(_ values: inout [Int32], header h: ImageHeader) {
+        values.withUnsafeMutableBufferPointer { signExtend($0, header: h) }
+    }
+
+    static func signExtend(_ v: UnsafeMutableBufferPointer<Int32>, header h: ImageHeader) {
         guard h.isSigned, h.bitsStored < 32 else { return }
         let shift = Int32(32 - h.bitsStored)
-        values.withUnsafeMutableBufferPointer { v in
-            for i in v.indices { v[i] = (v[i] << shift) >> shift }
-        }
+        for i in v.indices { v[i] = (v[i] << shift) >> shift }
     }
 }
 

@@ -36,7 +36,7 @@ extension PixelSemantics {
             return RenderedImage(width: p.columns, height: p.rows, bits: bits, samples: samples)
         case .window16, .window8:
             let top: Float = mode == .window16 ? 65535 : 255
-            let samples = displayImage(p).map { UInt16(($0 * top).rounded()) }
+            let samples = displaySamples(p, top: top)
             return RenderedImage(width: p.columns, height: p.rows, bits: mode == .window16 ? 16 : 8, samples: samples)
         case .minmax8:
             let (low, high) = p.storedRange()

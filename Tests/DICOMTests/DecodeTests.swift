@@ -29,6 +29,28 @@ import Testing
         #expect(negative.values == [-3])  // -3.5 rounds half up
     }
 
+    @Test(arguments: [Synthetic.Encoding.native, .jpegLossless])
+    func reducesWhileDecodingToExactBlockMeans(_ encoding: Synthetic.Encoding) throws {
+        let (w, h) = (97, 61)
+        let samples = Synthetic.pattern(width: w, height: h)
+        let path = try Synthetic.temporary(try Synthetic.file(encoding, width: w, height: h))
+        for reduce in 1 ... 3 {
+            let f = 1 << reduce
+            // The rounded (half up) mean of each block, edge blocks smaller, from the encoded samples.
+            var expected: [Int32] = []
+            for top in stride(from: 0, to: h, by: f) {
+                for left in stride(from: 0, to: w, by: f) {
+                    var sum = 0, n = 0
+                    for y in top ..< min(h, top + f) { for x in left ..< min(w, left + f) { sum += Int(samples[y * w + x]); n += 1 } }
+                    expected.append(Int32((2 * sum + n) / (2 * n)))
+                }
+            }
+            let small = try DICOMFile(path: path).decodeFrame(reduce: reduce)
+            #expect(small.columns == (w + f - 1) / f && small.rows == (h + f - 1) / f && small.type == .u16)
+            #expect(small.values == expected, "reduce \(reduce)")
+        }
+    }
+
     @Test func jpeg2000ReducesAtDecodeTimeToCeilSizes() throws {
         let (w, h) = (130, 67)
         // Smooth (long periods, no noise), so the wavelet low band and the area mean should nearly agree.

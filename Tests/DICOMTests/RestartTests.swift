@@ -86,6 +86,10 @@ import Testing
             let frame = try stream.withUnsafeBytes { try JPEGLosslessDecoder.decode($0, file: "test") }
             #expect(frame.width == w && frame.height == h && frame.precision == precision)
             #expect(frame.values == shifted.map { Int32($0 << pointTransform) }, "SV\(selection) P\(precision) Pt\(pointTransform) Ri\(interval)")
+            // Row by row (two rows kept): the same values, point transform applied.
+            var rows: [Int32] = []
+            let streamed = try stream.withUnsafeBytes { try JPEGLosslessDecoder.decodeRows($0, file: "test") { rows += $0 } }
+            #expect(streamed.values.isEmpty && rows == frame.values, "rows: SV\(selection) P\(precision) Pt\(pointTransform) Ri\(interval)")
         }
     }
 
