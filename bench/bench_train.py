@@ -84,22 +84,55 @@ def run_with_peak_rss(args, env=None):
 
 
 def mammoflow(*args):
-    return [os.path.join(BIN, "mammoflow"), "run", PIPELINE, "--cache", CACHE, "-j", 1, *args]
+    return [os.path.join(BIN, "mammoflow"), "run", PIPELINE, "--cache", CACHE, "-j", "1", *args]
 
 
 EPOCH_LINE = re.compile(r"train: epoch (\d+)/(\d+) .* (\d+(?:\.\d+)?) s \(loader wait (\d+(?:\.\d+)?) s\)")
 
 
+def watch_train_log(arrivals, stop):
+    """Appends (time, line) for each "train: ..." line written to a job log under CACHE/logs while `stop` is
+    unset. The log gives each epoch's time in whole seconds; the times its lines arrive are finer."""
+    folder, offsets = os.path.join(CACHE, "logs"), {}
+    for name in os.listdir(folder):
+        offsets[name] = os.path.getsize(os.path.join(folder, name))
+    while not stop.wait(0.02):
+        for name in os.listdir(folder):
+            path = os.path.join(folder, name)
+            size = os.path.getsize(path)
+            if size < offsets.get(name, 0):
+                offsets[name] = 0
+            if size > offsets.get(name, 0):
+                with open(path) as f:
+                    f.seek(offsets.get(name, 0))
+                    text = f.read()
+                now = time.perf_counter()
+                complete = text[:text.rfind("\n") + 1]
+                offsets[name] = offsets.get(name, 0) + len(complete.encode())
+                arrivals += [(now, line) for line in complete.splitlines() if line.startswith("train: ")]
+
+
 def ours_round():
-    """One run of our train job (forced): epoch seconds and loader waits from its log, peak RSS, its run."""
-    _, peak, _ = run_with_peak_rss(mammoflow("--until", "train", "--force", "train"))
+    """One run of our train job (forced): each epoch's seconds (between the arrivals of its log line and the
+    previous one), the loader's waits, peak RSS, its run."""
+    arrivals, stop = [], threading.Event()
+    watcher = threading.Thread(target=watch_train_log, args=(arrivals, stop))
+    watcher.start()
+    try:
+        _, peak, _ = run_with_peak_rss(mammoflow("--until", "train", "--force", "train"))
+    finally:
+        stop.set()
+        watcher.join()
     run = Cache(CACHE).newest_run("train", fold=FOLD)
-    log = open(os.path.join(CACHE, "logs", f"{run.key}.log")).read()
-    epochs = [(float(m.group(3)), float(m.group(4))) for m in EPOCH_LINE.finditer(log)]
     count = run.manifest["summary"]["recipe"]["epochs"]
-    if len(epochs) < count:
-        raise RuntimeError(f"{run.key}.log: {len(epochs)} epoch lines, expected {count}")
-    return epochs[-count:], peak, run
+    starts = [t for t, line in arrivals if line.startswith("train: fold")]
+    lines = [(t, EPOCH_LINE.match(line)) for t, line in arrivals if EPOCH_LINE.match(line)]
+    if len(starts) != 1 or len(lines) != count:
+        raise RuntimeError(f"job log of train fold {FOLD}: saw {len(starts)} start and {len(lines)} epoch lines, "
+                           f"expected 1 and {count}")
+    times = [starts[0]] + [t for t, _ in lines]
+    epochs = [(b - a, float(m.group(4))) for a, b, (_, m) in zip(times, times[1:], lines)]
+    return epochs, peak, run
 
 
 # ---- PyTorch: the same recipe -------------------------------------------------------------------------------
@@ -107,8 +140,8 @@ def ours_round():
 def mirrored_recipe(recipe):
     """The recipe, refused when it asks for something this script does not mirror."""
     expected = {"model": "baseline", "optimizer": "lookahead-radam", "schedule": "cosine", "sampler": "balanced",
-                "pos_weight": 1, "drop_path": 0, "ema": 0, "augment_p": {}, "pool": "avg"}
-    differing = {k: recipe.get(k, v) for k, v in expected.items() if recipe.get(k, v) != v}
+                "posWeight": 1, "dropPath": 0, "ema": 0, "augmentOverrides": {}}
+    differing = {k: recipe.get(k) for k, v in expected.items() if recipe.get(k) != v}
     if differing or recipe["augment"] not in ("none", "baseline"):
         raise SystemExit(f"bench_train.py mirrors {expected} and augment none|baseline; the recipe has {differing}, "
                          f"augment {recipe['augment']}")
@@ -260,8 +293,8 @@ def torch_job(cache_dir):
     model = model.to(memory_format=torch.channels_last)
     decaying = [p for p in model.parameters() if p.ndim > 1]
     others = [p for p in model.parameters() if p.ndim <= 1]
-    radam = torch.optim.RAdam([{"params": decaying, "weight_decay": recipe["weight_decay"]},
-                               {"params": others, "weight_decay": 0.0}], lr=recipe["lr"])
+    radam = torch.optim.RAdam([{"params": decaying, "weight_decay": recipe["weightDecay"]},
+                               {"params": others, "weight_decay": 0.0}], lr=recipe["learningRate"])
     optimizer = Lookahead(radam)
     steps_per_epoch = math.ceil(len(train) / batch)
     total_steps = epochs * steps_per_epoch
@@ -273,11 +306,11 @@ def torch_job(cache_dir):
     for epoch in range(epochs):
         start = time.perf_counter()
         model.train()
-        order = balanced_order(labels, recipe["positive_fraction"], rng)
+        order = balanced_order(labels, recipe["positiveFraction"], rng)
         chunks = [order[i:i + batch] for i in range(0, len(order), batch)]
         loss_sum = 0.0
         for x, y in prefetched(lambda i: batch_of(train, chunks[i], augment is not None), len(chunks)):
-            lr = recipe["lr"] * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)) / 2
+            lr = recipe["learningRate"] * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)) / 2
             for group in radam.param_groups:
                 group["lr"] = lr
             radam.zero_grad()
