@@ -32,6 +32,7 @@ import json
 import math
 import os
 import queue
+import random
 import re
 import subprocess
 import sys
@@ -41,6 +42,7 @@ import time
 import numpy as np
 
 from common import BIN, ROOT, emit
+from torch_models import BACKBONES
 
 sys.path.insert(0, os.path.join(ROOT, "python"))
 from mammoflow.cache import Cache  # noqa: E402
@@ -71,16 +73,15 @@ def write_pipeline():
 
 
 def run_with_peak_rss(args, env=None):
-    """Runs a command; returns (seconds, peak RSS in MiB of its largest process, the command's own or a
-    child's it waited for: the train job), failing loudly on a non-zero exit."""
-    start = time.perf_counter()
+    """Runs a command; returns (peak RSS in MiB of its largest process, the command's own or a child's it
+    waited for: the train job; its standard output), failing loudly on a non-zero exit."""
     proc = subprocess.Popen([str(a) for a in args], cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env)
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, args))} exited with {proc.returncode}")
-    return time.perf_counter() - start, usage.ru_maxrss / 1024, out
+    return usage.ru_maxrss / 1024, out
 
 
 def mammoflow(*args):
@@ -119,7 +120,7 @@ def ours_round():
     watcher = threading.Thread(target=watch_train_log, args=(arrivals, stop))
     watcher.start()
     try:
-        _, peak, _ = run_with_peak_rss(mammoflow("--until", "train", "--force", "train"))
+        peak, _ = run_with_peak_rss(mammoflow("--until", "train", "--force", "train"))
     finally:
         stop.set()
         watcher.join()
@@ -142,9 +143,10 @@ def mirrored_recipe(recipe):
     expected = {"model": "baseline", "optimizer": "lookahead-radam", "schedule": "cosine", "sampler": "balanced",
                 "posWeight": 1, "dropPath": 0, "ema": 0, "augmentOverrides": {}}
     differing = {k: recipe.get(k) for k, v in expected.items() if recipe.get(k) != v}
-    if differing or recipe["augment"] not in ("none", "baseline"):
-        raise SystemExit(f"bench_train.py mirrors {expected} and augment none|baseline; the recipe has {differing}, "
-                         f"augment {recipe['augment']}")
+    if differing or recipe["augment"] not in ("none", "baseline") or recipe["backbone"] not in BACKBONES:
+        raise SystemExit(f"bench_train.py mirrors {expected}, augment none|baseline and backbone "
+                         f"{'|'.join(BACKBONES)}; the recipe has {differing}, augment {recipe['augment']}, "
+                         f"backbone {recipe['backbone']}")
     return recipe
 
 
@@ -256,7 +258,7 @@ def torch_job(cache_dir):
     import torch
     import torch.nn.functional as F
     from sklearn.metrics import roc_auc_score
-    from torch_models import BACKBONES, init_like_mammoflow
+    from torch_models import init_like_mammoflow
 
     torch.set_num_threads(THREADS)
     cv2.setNumThreads(1)
@@ -299,9 +301,7 @@ def torch_job(cache_dir):
     steps_per_epoch = math.ceil(len(train) / batch)
     total_steps = epochs * steps_per_epoch
     rng = np.random.default_rng(seed)
-    import albumentations  # noqa: F401  (albumentations draws from Python's `random`)
-    import random
-    random.seed(seed)
+    random.seed(seed)  # albumentations draws from Python's `random`
     step, results = 0, []
     for epoch in range(epochs):
         start = time.perf_counter()
@@ -341,7 +341,7 @@ def torch_round():
     sleep when idle (OMP_WAIT_POLICY=PASSIVE): on a machine with more runnable threads than cores, libgomp's
     default spinning made PyTorch's 2-thread step several times slower than with 1 thread."""
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
-    _, peak, out = run_with_peak_rss([sys.executable, os.path.abspath(__file__), "--torch", CACHE], env)
+    peak, out = run_with_peak_rss([sys.executable, os.path.abspath(__file__), "--torch", CACHE], env)
     result = json.loads(out.strip().splitlines()[-1])
     return result, peak
 

@@ -104,5 +104,6 @@ def init_like_mammoflow(model):
     return model
 
 
-# Our backbone names (the train stage's `backbone` param) -> builders.
-BACKBONES = {"tiny": tiny, "resnet18": resnet18, "efficientnetv2-cpu": effnetv2_cpu}
+# The train stage's backbones (its `backbone` param) mirrored here, with dropout before the classifier as
+# ours (our tiny CNN has none, so it is not listed).
+BACKBONES = {"resnet18": resnet18, "efficientnetv2-cpu": effnetv2_cpu}
