@@ -139,9 +139,14 @@ def ours_round():
 # ---- PyTorch: the same recipe -------------------------------------------------------------------------------
 
 def mirrored_recipe(recipe):
-    """The recipe, refused when it asks for something this script does not mirror."""
+    """The recipe (keyed by the train stage's param names), refused when it asks for something this script does
+    not mirror."""
+    missing = [k for k in ("lr", "weight_decay", "positive_fraction", "pool") if k not in recipe]
+    if missing:
+        raise SystemExit(f"the train run's recipe has no {', '.join(missing)} (its keys: {', '.join(sorted(recipe))}); "
+                         "bench_train.py reads the recipe keyed by the stage's param names")
     expected = {"model": "baseline", "optimizer": "lookahead-radam", "schedule": "cosine", "sampler": "balanced",
-                "posWeight": 1, "dropPath": 0, "ema": 0, "augmentOverrides": {}}
+                "pos_weight": 1, "drop_path": 0, "ema": 0, "augment_p": {}, "pool": "avg"}
     differing = {k: recipe.get(k) for k, v in expected.items() if recipe.get(k) != v}
     if differing or recipe["augment"] not in ("none", "baseline") or recipe["backbone"] not in BACKBONES:
         raise SystemExit(f"bench_train.py mirrors {expected}, augment none|baseline and backbone "
@@ -295,8 +300,8 @@ def torch_job(cache_dir):
     model = model.to(memory_format=torch.channels_last)
     decaying = [p for p in model.parameters() if p.ndim > 1]
     others = [p for p in model.parameters() if p.ndim <= 1]
-    radam = torch.optim.RAdam([{"params": decaying, "weight_decay": recipe["weightDecay"]},
-                               {"params": others, "weight_decay": 0.0}], lr=recipe["learningRate"])
+    radam = torch.optim.RAdam([{"params": decaying, "weight_decay": recipe["weight_decay"]},
+                               {"params": others, "weight_decay": 0.0}], lr=recipe["lr"])
     optimizer = Lookahead(radam)
     steps_per_epoch = math.ceil(len(train) / batch)
     total_steps = epochs * steps_per_epoch
@@ -306,11 +311,11 @@ def torch_job(cache_dir):
     for epoch in range(epochs):
         start = time.perf_counter()
         model.train()
-        order = balanced_order(labels, recipe["positiveFraction"], rng)
+        order = balanced_order(labels, recipe["positive_fraction"], rng)
         chunks = [order[i:i + batch] for i in range(0, len(order), batch)]
         loss_sum = 0.0
         for x, y in prefetched(lambda i: batch_of(train, chunks[i], augment is not None), len(chunks)):
-            lr = recipe["learningRate"] * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)) / 2
+            lr = recipe["lr"] * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)) / 2
             for group in radam.param_groups:
                 group["lr"] = lr
             radam.zero_grad()
