@@ -89,7 +89,8 @@ struct Scoreboard {
         let coverage = metrics["coverage"].map { c in " of \(c["images_in_table"]?.intValue.map(String.init) ?? "?") in the table" } ?? ""
         var lines = ["", "Scoreboard of \(pipeline), stage \(stage): \(images) images\(coverage), \(patients) patients; 95% bootstrap intervals over patients"]
         for (name, value, range) in rows {
-            lines.append("  " + name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value.padding(toLength: 7, withPad: " ", startingAt: 0) + "  " + range)
+            let shown = value.count >= 7 ? value : value.padding(toLength: 7, withPad: " ", startingAt: 0)
+            lines.append("  " + name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + shown + "  " + range)
         }
         return lines.joined(separator: "\n")
     }
