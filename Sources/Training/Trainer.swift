@@ -150,6 +150,11 @@ public final class Trainer {
                       to: "\(directory)/curves.png")
     }
 
+    /// The epoch whose checkpoint is best.mgs: the first with the highest selection score.
+    public var bestEpoch: EpochRecord? {
+        history.reduce(nil) { best, record in best.map { selectionScore(record) > selectionScore($0) ? record : $0 } ?? record }
+    }
+
     /// Higher is better: the chosen metric (the loss negated).
     func selectionScore(_ record: EpochRecord) -> Double {
         switch recipe.select {

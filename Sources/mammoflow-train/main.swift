@@ -38,7 +38,7 @@ runStage("train", params: TrainRecipe.parameters) { context in
     try trainer.run(into: context.outputDirectory, reporter: TrainingReporter(
         progress: { context.progress(done: $0, total: $1) }, log: { context.log("train: \($0)") }))
     context.log("train: loader kept the model waiting \(String(format: "%.1f", train.waitSeconds)) s over \(train.waits) batches")
-    let bestEpoch = trainer.history.max { a, b in (a.auc ?? 0) < (b.auc ?? 0) }
+    let bestEpoch = trainer.bestEpoch
     try context.finish(records: trainImages.count + heldOut.count, summary: [
         "fold": .int(Int64(fold)),
         "recipe": try JSONValue(encoding: recipe),

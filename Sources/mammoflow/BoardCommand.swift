@@ -23,10 +23,11 @@ struct BoardCommand: ParsableCommand {
     func run() throws {
         let engine = try userFacing { try pipeline.engine(cacheOptions) }
         let states = engine.states()
-        let scored = states.compactMap { entry -> (String, ArtifactManifest)? in
-            guard case .fresh(let artifact, _) = entry.state, artifact.file("metrics.json") != nil else { return nil }
+        let fresh = states.compactMap { entry -> (stage: String, artifact: ArtifactManifest)? in
+            guard case .fresh(let artifact, _) = entry.state else { return nil }
             return (entry.stage.name, engine.located(artifact))
         }
+        let scored = fresh.filter { $0.artifact.file("metrics.json") != nil }
         guard !scored.isEmpty else {
             let stale = states.filter { !$0.state.isFresh }.map(\.stage.name)
             throw ValidationError("no fresh score in \(pipeline.file)\(stale.isEmpty ? "" : "; stale: \(stale.joined(separator: ", ")) (run: mammoflow run \(pipeline.file))")")
@@ -34,10 +35,7 @@ struct BoardCommand: ParsableCommand {
         let folder = "\(report)/\(URL(fileURLWithPath: pipeline.file).deletingPathExtension().lastPathComponent)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var pictures: [String] = []
-        for (_, artifact) in states.compactMap({ entry -> (String, ArtifactManifest)? in
-            guard case .fresh(let artifact, _) = entry.state else { return nil }
-            return (entry.stage.name, engine.located(artifact))
-        }) {
+        for (_, artifact) in fresh {
             for file in artifact.files where file.path.hasSuffix(".png") {
                 let name = file.path.replacingOccurrences(of: "/", with: "-").replacingOccurrences(of: "=", with: "")
                 let target = "\(folder)/\(artifact.stage)-\(name)"
