@@ -107,14 +107,20 @@ public struct StageJob: Sendable, Codable, Equatable {
     /// How many threads the stage may use.
     public var threads: Int
     public var slice: JobSlice?
+    /// An artifact an earlier run of the same executable with the same params wrote (its files located), from
+    /// which a stage that supports it copies the records whose own inputs are unchanged rather than computing
+    /// them again (docs/stage-contract.md, "Record reuse"). Stages that do not know the field ignore it.
+    public var reuse: ArtifactManifest?
 
-    public init(stage: String, params: JSONValue, inputs: [String: ArtifactManifest], output: String, threads: Int, slice: JobSlice? = nil) {
+    public init(stage: String, params: JSONValue, inputs: [String: ArtifactManifest], output: String, threads: Int,
+                slice: JobSlice? = nil, reuse: ArtifactManifest? = nil) {
         self.stage = stage
         self.params = params
         self.inputs = inputs
         self.output = output
         self.threads = threads
         self.slice = slice
+        self.reuse = reuse
     }
 }
 
@@ -251,7 +257,7 @@ extension JobSlice: JSONConvertible {
 extension StageJob: JSONConvertible {
     public init(reading r: inout JSONReader) throws {
         var schema: Int?, stage: String?, params: JSONValue?, inputs: [String: ArtifactManifest]?, output: String?,
-            threads: Int?, slice: JobSlice?
+            threads: Int?, slice: JobSlice?, reuse: ArtifactManifest?
         try r.object { r, key in
             switch key {
             case "schema": schema = try r.int()
@@ -264,6 +270,7 @@ extension StageJob: JSONConvertible {
             case "output": output = try r.string()
             case "threads": threads = try r.int()
             case "slice": slice = r.skipNull() ? nil : try JobSlice(reading: &r)
+            case "reuse": reuse = r.skipNull() ? nil : try ArtifactManifest(reading: &r)
             default: try r.skipValue()
             }
         }
@@ -273,7 +280,7 @@ extension StageJob: JSONConvertible {
         guard let inputs else { throw r.missing("inputs") }
         guard let output else { throw r.missing("output") }
         guard let threads else { throw r.missing("threads") }
-        self.init(stage: stage, params: params, inputs: inputs, output: output, threads: threads, slice: slice)
+        self.init(stage: stage, params: params, inputs: inputs, output: output, threads: threads, slice: slice, reuse: reuse)
         self.schema = schema
     }
 
@@ -282,6 +289,7 @@ extension StageJob: JSONConvertible {
         o.mapping("inputs", inputs, into: &out) { manifest, out in manifest.writeJSON(into: &out) }
         o.string("output", output, into: &out)
         o.json("params", params, into: &out)
+        if let reuse { o.value("reuse", reuse, into: &out) }
         o.int("schema", schema, into: &out)
         if let slice { o.value("slice", slice, into: &out) }
         o.string("stage", stage, into: &out)

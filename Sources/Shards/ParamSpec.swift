@@ -178,14 +178,18 @@ public struct StageParamsDescription: Sendable, Equatable {
     public static let contract = "mammoflow-stage-params-v1"
     public var stage: String
     public var params: [ParamSpec]
+    /// The stage copies unchanged records from the earlier artifact a job names in `reuse` (field
+    /// `"reuse": "records"`; docs/stage-contract.md, "Record reuse"), so the scheduler names one.
+    public var reusesRecords: Bool
 
-    public init(stage: String, params: [ParamSpec]) {
+    public init(stage: String, params: [ParamSpec], reusesRecords: Bool = false) {
         self.stage = stage
         self.params = params
+        self.reusesRecords = reusesRecords
     }
 
     public var json: JSONValue {
-        .object([
+        var fields: [String: JSONValue] = [
             "contract": .string(Self.contract),
             "stage": .string(stage),
             "params": .array(params.map { spec in
@@ -197,7 +201,9 @@ public struct StageParamsDescription: Sendable, Equatable {
                 if !spec.choices.isEmpty { fields["choices"] = .array(spec.choices.map { .string($0) }) }
                 return .object(fields)
             }),
-        ])
+        ]
+        if reusesRecords { fields["reuse"] = "records" }
+        return .object(fields)
     }
 
     public init(json: JSONValue) throws {
@@ -209,6 +215,7 @@ public struct StageParamsDescription: Sendable, Equatable {
             throw Malformed(description: "a params description needs \"stage\" and \"params\"")
         }
         self.stage = stage
+        reusesRecords = json["reuse"]?.stringValue == "records"
         params = try items.map { item in
             guard let name = item["name"]?.stringValue, let type = item["type"]?.stringValue.flatMap(ParamSpec.Kind.init) else {
                 throw Malformed(description: "a param needs a \"name\" and a \"type\" (\(ParamSpec.Kind.allCases.map(\.rawValue).joined(separator: ", "))): \(item.canonicalText)")

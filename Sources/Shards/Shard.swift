@@ -116,6 +116,29 @@ public final class ShardWriter {
         guard (1...255).contains(elementSize) else {
             throw ShardError(path: tempPath, reason: "element size \(elementSize) of record \"\(key)\" is not 1 to 255")
         }
+        let fields = try checkedFields(key: key, metadata: metadata)
+        let frame = try compressRecord(payload, elementSize: elementSize)
+        try emit(frame)
+        addEntry(ShardIndexEntry(key: key, offset: offset - frame.count, frameLength: frame.count, rawLength: payload.count,
+                                 elementSize: elementSize, sha256: Digest.sha256(frame)), fields: fields)
+    }
+
+    /// Appends a record another shard already holds, its stored frame copied as it is (no decompression or
+    /// compression): the bytes and index entry are those a fresh `append` of the same payload would write,
+    /// since frames depend only on the payload, the element size and the level.
+    public func append(key: String, metadata: JSONValue, stored: VerifiedFrame) throws {
+        precondition(!finished, "append after finish")
+        let fields = try checkedFields(key: key, metadata: metadata)
+        try file.writeAll(stored.bytes)
+        hasher.update(stored.bytes)
+        offset += stored.bytes.count
+        let e = stored.entry
+        addEntry(ShardIndexEntry(key: key, offset: offset - e.frameLength, frameLength: e.frameLength, rawLength: e.rawLength,
+                                 elementSize: e.elementSize, sha256: e.sha256), fields: fields)
+    }
+
+    /// The metadata's fields plus the key, once the key is checked to be valid and to come after the last one.
+    private func checkedFields(key: String, metadata: JSONValue) throws -> [String: JSONValue] {
         guard !key.isEmpty, key.utf8.count <= Int(UInt16.max) else {
             throw ShardError(path: tempPath, reason: "record key must be 1 to 65535 bytes")
         }
@@ -126,10 +149,11 @@ public final class ShardWriter {
             throw ShardError(path: tempPath, reason: "metadata of record \"\(key)\" must be a JSON object")
         }
         fields["key"] = .string(key)
-        let frame = try compressRecord(payload, elementSize: elementSize)
-        try emit(frame)
-        entries.append(ShardIndexEntry(key: key, offset: offset - frame.count, frameLength: frame.count, rawLength: payload.count,
-                                       elementSize: elementSize, sha256: Digest.sha256(frame)))
+        return fields
+    }
+
+    private func addEntry(_ entry: ShardIndexEntry, fields: [String: JSONValue]) {
+        entries.append(entry)
         metadataLines += JSONValue.object(fields).canonicalBytes
         metadataLines.append(0x0A)
     }
@@ -222,6 +246,16 @@ public final class ShardSequenceWriter {
     public func append(key: String, metadata: JSONValue = .object([:]), payload: [UInt8], elementSize: Int = 1) throws {
         if current == nil { current = try ShardWriter(directory: directory, level: level) }
         try current!.append(key: key, metadata: metadata, payload: payload, elementSize: elementSize)
+        if current!.bytesWritten >= targetBytes {
+            finished.append(try current!.finish())
+            current = nil
+        }
+    }
+
+    /// Appends a record copied from another shard as it is stored (`ShardWriter.append(key:metadata:stored:)`).
+    public func append(key: String, metadata: JSONValue, stored: VerifiedFrame) throws {
+        if current == nil { current = try ShardWriter(directory: directory, level: level) }
+        try current!.append(key: key, metadata: metadata, stored: stored)
         if current!.bytesWritten >= targetBytes {
             finished.append(try current!.finish())
             current = nil
@@ -329,6 +363,15 @@ public final class ShardReader: @unchecked Sendable {
         try decompress(e, frame, into: destination)
     }
 
+    /// Record `i`'s stored frame, its SHA-256 checked against the index (a mismatch is a `ShardError`): what a
+    /// writer copies into another shard without decoding it.
+    public func verifiedFrame(at i: Int) throws -> VerifiedFrame {
+        let e = entries[i]
+        let frame = try frameBytes(e)
+        guard Digest.sha256(frame) == e.sha256 else { throw hashMismatch(e) }
+        return VerifiedFrame(reader: self, entry: e, bytes: frame)
+    }
+
     /// A record's compressed frame, in place in the mapped file (no copy).
     func frameBytes(_ e: ShardIndexEntry) throws -> UnsafeRawBufferPointer {
         try mapping.populate(e.offset..<e.offset + e.frameLength)
@@ -381,6 +424,16 @@ public final class ShardReader: @unchecked Sendable {
         }
         return result
     }
+}
+
+/// A record's frame as stored in a shard, checked against its index's SHA-256 (only
+/// `ShardReader.verifiedFrame(at:)` makes one), so that copying it never copies damaged bytes. Valid while
+/// its reader lives, which it keeps.
+public struct VerifiedFrame: @unchecked Sendable {
+    let reader: ShardReader
+    let entry: ShardIndexEntry
+    let bytes: UnsafeRawBufferPointer
+    public var rawLength: Int { entry.rawLength }
 }
 
 /// Objects a reader reuses across calls, each lent to one caller at a time: creating a zstd context, or

@@ -25,23 +25,39 @@ extension JSONValue {
 /// `InputIntegrityError` (a damaged input object), which fails the job. The decoded image is
 /// handed over (`consuming`): a stage that changes it in place (`var out = consume image`) writes into the
 /// decoded pixels rather than a copy of them.
+/// Each record's metadata gets `RecordReuse.field`, the digest of its input record (key, frame, metadata);
+/// when the job names an earlier artifact (`reuse`), a record of it with the same digest is copied as it is
+/// stored instead of being computed.
 /// Returns how many records were written.
 public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
                             transform: @escaping (RecordRef, consuming GrayImage) throws -> ImageStageResult) throws -> Int {
     let writer = context.shardWriter()
-    var written = 0
-    enum Outcome { case write(payload: [UInt8], metadata: JSONValue, sampleSize: Int), reject(String), fail(InputIntegrityError) }
+    let earlier = try context.earlierRecords()
+    if context.planningReuse {
+        let copies = earlier.map { e in refs.filter { e.has(key: $0.key, inputs: RecordReuse.digest(of: $0)) }.count } ?? 0
+        try context.planReuse(reused: copies, computed: refs.count - copies)
+    }
+    var written = 0, reused = 0
+    enum Outcome {
+        case write(payload: [UInt8], metadata: JSONValue, sampleSize: Int)
+        case copy(VerifiedFrame, metadata: JSONValue)
+        case reject(String)
+        case fail(InputIntegrityError)
+    }
     try orderedParallelMap(count: refs.count, threads: context.threads, work: { i -> Outcome in
         let ref = refs[i]
+        let inputs = RecordReuse.digest(of: ref)
         do {
+            if let stored = try earlier?.copy(key: ref.key, inputs: inputs) { return .copy(stored.frame, metadata: stored.metadata) }
             let payload = try ref.payload()
             let decoded = try ImagePayload(decoding: payload)
             let sampleSize = decoded.bytesPerSample
+            let own: [String: JSONValue] = [RecordReuse.field: .string(inputs)]
             switch try transform(ref, GrayImage(consume decoded)) {
             case .image(let out, let metadata):
                 let encoded = out.payload
-                return .write(payload: encoded.encode(), metadata: metadata, sampleSize: encoded.bytesPerSample)
-            case .unchanged(let metadata): return .write(payload: payload, metadata: metadata, sampleSize: sampleSize)
+                return .write(payload: encoded.encode(), metadata: metadata.adding(own), sampleSize: encoded.bytesPerSample)
+            case .unchanged(let metadata): return .write(payload: payload, metadata: metadata.adding(own), sampleSize: sampleSize)
             case .reject(let reason): return .reject(reason)
             }
         } catch let error as InputIntegrityError {
@@ -55,6 +71,10 @@ public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
         case .write(let payload, let metadata, let sampleSize):
             try writer.append(key: ref.key, metadata: metadata, payload: payload, elementSize: sampleSize)
             written += 1
+        case .copy(let frame, let metadata):
+            try writer.append(key: ref.key, metadata: metadata, stored: frame)
+            written += 1
+            reused += 1
         case .reject(let reason):
             context.reject(key: ref.key, file: sourceFile(of: ref.metadata), reason: reason)
         case .fail(let error):
@@ -63,6 +83,7 @@ public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
         context.progress(done: i + 1, total: refs.count)
     })
     context.recordShards(try writer.finish())
+    context.reportReuse(reused: reused, computed: refs.count - reused)
     return written
 }
 

@@ -56,6 +56,9 @@ public struct InputIntegrityError: Error, CustomStringConvertible {
 public final class StageContext {
     public let job: StageJob
     public let params: StageParams
+    /// Set by `--plan-reuse`: the stage only counts the records it would copy and compute (`planReuse`) and
+    /// writes nothing.
+    public var planningReuse = false
     private var rejects: [Reject] = []
     private var shardInfos: [ShardInfo] = []
     private var lastProgress = 0.0
@@ -342,19 +345,21 @@ public struct StageParams {
 /// params are checked before `body` runs (an unknown, empty, mistyped or out-of-range one is an error naming
 /// the valid ones), `--help` lists them, and `--describe-params` prints them as JSON for the scheduler, which
 /// then checks a pipeline's params while planning, before anything runs (docs/stage-contract.md). Without
-/// `params` nothing is checked.
-public func runStage(_ name: String, params: [ParamSpec]? = nil, _ body: (StageContext) throws -> Void) -> Never {
+/// `params` nothing is checked. `reusesRecords` tells the scheduler (through the same description) that the
+/// stage copies unchanged records from an earlier artifact named in the job (`mapImageRecords` does).
+public func runStage(_ name: String, params: [ParamSpec]? = nil, reusesRecords: Bool = false,
+                     _ body: (StageContext) throws -> Void) -> Never {
     let args = CommandLine.arguments
     if args.contains("--describe-params") {
         guard let params else {
             FileHandle.standardError.write(Data("mammoflow-\(name) does not declare its params\n".utf8))
             exit(2)
         }
-        print(StageParamsDescription(stage: name, params: params).json.canonicalText)
+        print(StageParamsDescription(stage: name, params: params, reusesRecords: reusesRecords).json.canonicalText)
         exit(0)
     }
     if args.contains("--help") || args.contains("-h") {
-        print("usage: mammoflow-\(name) --job JOB.json\n\nA mammoflow pipeline stage; the scheduler writes the job file (docs/stage-contract.md).")
+        print("usage: mammoflow-\(name) --job JOB.json [--plan-reuse]\n\nA mammoflow pipeline stage; the scheduler writes the job file (docs/stage-contract.md).")
         if let params { print("\nparams:\n" + ParamSpec.listing(params)) }
         exit(0)
     }
@@ -364,7 +369,14 @@ public func runStage(_ name: String, params: [ParamSpec]? = nil, _ body: (StageC
     }
     do {
         let context = try StageContext(jobFile: args[i + 1], declared: params)
+        context.planningReuse = args.contains("--plan-reuse")
         try body(context)
+        if context.planningReuse {
+            throw StageError(stage: name, reason: "--plan-reuse: the stage ended without counting its records")
+        }
+        exit(0)
+    } catch let plan as ReusePlan {
+        print(RecordReuse.reportLine(reused: plan.reused, computed: plan.computed))
         exit(0)
     } catch {
         FileHandle.standardError.write(Data("error: \(error)\n".utf8))

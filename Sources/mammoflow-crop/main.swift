@@ -14,7 +14,7 @@ let params = [
     ParamSpec("orient", .bool, default: true, help: "flip images so that the chest wall is on the left"),
 ]
 
-runStage("crop", params: params) { context in
+runStage("crop", params: params, reusesRecords: true) { context in
     let (_, input) = try context.soleInput()
     let p = context.params
     let method = try p.string("method")

@@ -6,9 +6,11 @@
 // encodings are area-averaged after decoding; recorded as metadata `reduce` for downscale.
 // Input: train.csv (else test.csv) and train_images/ (test_images/) <patient_id>/<image_id>.dcm.
 // Output: one record per image, key "<patient_id>/<image_id>", metadata = the table row (typed) + `dicom`
-// header facts + `source` {path, sha256} + `values` + `reduce`. Rejects: unreadable, truncated, unsupported
-// encoding, corrupt pixels, constant image, table row without a file, file without a row. A file whose
-// SHA-256 is not the one its input listed fails the job (InputIntegrityError).
+// header facts + `source` {path, sha256} + `values` + `reduce` + `inputs_sha256` (the digest of key, row and
+// source: with the job's `reuse`, an earlier run's record with the same digest is copied, not decoded again).
+// Rejects: unreadable, truncated, unsupported encoding, corrupt pixels, constant image, table row without a
+// file, file without a row. A file whose SHA-256 is not the one its input listed fails the job
+// (InputIntegrityError).
 import DICOM
 import Foundation
 import Shards
@@ -68,8 +70,16 @@ func pairRowsWithFiles(rows: [String: JSONValue], files: [ArtifactFile], folder:
     return keys.map { Job(key: $0, row: rows[$0], file: images[$0]) }
 }
 
+/// The digest of a record's own inputs (RecordReuse): the file as its input listed it and the table cells that
+/// reach the record.
+func ownInputs(_ key: String, row: JSONValue, file: ArtifactFile) -> String {
+    RecordReuse.digest(["key": .string(key), "row": row, "source": ["path": .string(file.path), "sha256": .string(file.sha256)]])
+}
+
 enum Outcome {
     case image(payload: [UInt8], metadata: JSONValue, sampleSize: Int)
+    /// The record an earlier run made from the same file and row, copied as it is stored.
+    case copy(VerifiedFrame, metadata: JSONValue)
     case reject(file: String?, reason: String)
     /// The job cannot go on: an input that fails its integrity check, a param that does not fit a file.
     case fail(Error)
@@ -82,7 +92,7 @@ let params = [
     ParamSpec("voi", .int, default: 0, minimum: 0, help: "which window (or VOI LUT) of a file to use when it has several"),
 ]
 
-runStage("decode", params: params) { context in
+runStage("decode", params: params, reusesRecords: true) { context in
     let p = context.params
     let values = OutputValues(rawValue: try p.string("values"))!
     let reduce = try p.int("reduce")
@@ -112,14 +122,23 @@ runStage("decode", params: params) { context in
     // Several workers decode one image each with one thread; a single worker gives libopenjp2 every thread.
     let workers = min(context.threads, max(1, jobs.count))
     let codecThreads = workers > 1 ? 1 : context.threads
+    let earlier = try context.earlierRecords()
+    if context.planningReuse {
+        let copies = earlier.map { e in
+            jobs.filter { job in job.row.flatMap { row in job.file.map { e.has(key: job.key, inputs: ownInputs(job.key, row: row, file: $0)) } } ?? false }.count
+        } ?? 0
+        try context.planReuse(reused: copies, computed: jobs.count - copies)
+    }
     let writer = context.shardWriter()
-    var written = 0
+    var written = 0, reused = 0
     let started = Date()
     try orderedParallelMap(count: jobs.count, threads: workers, work: { i -> Outcome in
         let job = jobs[i]
         guard let file = job.file else { return .reject(file: nil, reason: "table row without a file under \(folder)/") }
         guard let row = job.row else { return .reject(file: file.path, reason: "file without a row in \(tableName)") }
+        let inputs = ownInputs(job.key, row: row, file: file)
         do {
+            if let stored = try earlier?.copy(key: job.key, inputs: inputs) { return .copy(stored.frame, metadata: stored.metadata) }
             let path = try context.location(of: file)
             let dicom: DICOMFile
             do { dicom = try DICOMFile(path: path) } catch {
@@ -148,6 +167,7 @@ runStage("decode", params: params) { context in
                 "source": ["path": .string(file.path), "sha256": .string(file.sha256)],
                 "values": .string(values.rawValue),
                 "reduce": .int(Int64(reduce)),
+                RecordReuse.field: .string(inputs),
             ])
             return .image(payload: payload.encode(), metadata: metadata, sampleSize: payload.bytesPerSample)
         } catch let error as InputIntegrityError {
@@ -162,6 +182,10 @@ runStage("decode", params: params) { context in
         case .image(let payload, let metadata, let sampleSize):
             try writer.append(key: jobs[i].key, metadata: metadata, payload: payload, elementSize: sampleSize)
             written += 1
+        case .copy(let frame, let metadata):
+            try writer.append(key: jobs[i].key, metadata: metadata, stored: frame)
+            written += 1
+            reused += 1
         case .reject(let file, let reason):
             context.reject(key: jobs[i].key, file: file, reason: reason)
             rejected += 1
@@ -172,7 +196,8 @@ runStage("decode", params: params) { context in
     })
     context.recordShards(try writer.finish())
     let seconds = Date().timeIntervalSince(started)
-    context.log("decoded \(written) of \(jobs.count) images in \(String(format: "%.1f", seconds)) s with \(workers) workers")
+    context.log("decoded \(written - reused) and copied \(reused) of \(jobs.count) images in \(String(format: "%.1f", seconds)) s with \(workers) workers")
+    context.reportReuse(reused: reused, computed: jobs.count - reused)
     try context.finish(records: written, summary: [
         "images": .int(Int64(written)), "rejects": .int(Int64(rejected)),
         "values": .string(values.rawValue), "reduce": .int(Int64(reduce)),

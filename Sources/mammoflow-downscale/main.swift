@@ -13,7 +13,7 @@ let params = [
     ParamSpec("height", .int, default: 0, minimum: 0, help: "resize to this height instead (with width; 0: use factor)"),
 ]
 
-runStage("downscale", params: params) { context in
+runStage("downscale", params: params, reusesRecords: true) { context in
     let (name, input) = try context.soleInput()
     let factor = try context.params.int("factor")
     let width = try context.params.int("width"), height = try context.params.int("height")
@@ -26,7 +26,9 @@ runStage("downscale", params: params) { context in
     func reduction(_ ref: RecordRef) -> Int { 1 << min(15, max(0, ref.metadata["reduce"]?.intValue ?? 0)) }
 
     if width == 0, context.job.slice == nil, !refs.isEmpty, refs.allSatisfy({ reduction($0) == factor }) {
+        try context.planReuse(reused: refs.count, computed: 0)
         try linkInputShards(context, input)
+        context.reportReuse(reused: refs.count, computed: 0)
         context.log("input '\(name)' already reduced by \(factor) at decode: its shards pass through unchanged")
         try context.finish(records: input.records, summary: ["passthrough": true, "factor": .int(Int64(factor))])
         return

@@ -21,7 +21,7 @@ let params = [
     ParamSpec("meets_chest_wall", .bool, default: .bool(defaults.meetsChestWall), help: "the line must reach the chest wall"),
 ]
 
-runStage("pectoral", params: params) { context in
+runStage("pectoral", params: params, reusesRecords: true) { context in
     let (_, input) = try context.soleInput()
     let p = context.params
     let views = try p.strings("views").map { $0.uppercased() }

@@ -39,12 +39,13 @@ private func tricky() -> ArtifactManifest {
 @Test func stageJobJSONMatchesTheCodableFormAndRoundTrips() throws {
     let job = StageJob(stage: "decode", params: ["bits": 16, "voi": "window", "scale": 0.25],
                        inputs: ["ingest": tricky(), "älter": ArtifactManifest(stage: "x", files: [], records: 0)],
-                       output: "/cache/tmp/x/out", threads: 2, slice: JobSlice(index: 1, count: 3))
+                       output: "/cache/tmp/x/out", threads: 2, slice: JobSlice(index: 1, count: 3), reuse: tricky())
     let reference = try JSONValue(encoding: job).canonicalBytes
     #expect(job.canonicalJSON == reference)
     #expect(try StageJob(jsonBytes: reference).canonicalJSON == reference)
     var unsliced = job
     unsliced.slice = nil
+    unsliced.reuse = nil
     #expect(unsliced.canonicalJSON == (try JSONValue(encoding: unsliced).canonicalBytes))
 }
 

@@ -241,3 +241,38 @@ private func flipByte(inRecord i: Int, of path: String) throws {
         #expect { _ = try ZstdPart.split(record, expectedSize: e.rawLength - 1) } throws: { "\($0)".contains("more than") }
     }
 }
+
+@Test func aStoredFrameCopiedIntoAnotherShardGivesTheBytesOfAFreshAppend() throws {
+    // Records of several sizes and element sizes, one above 1 MiB (stored as parts).
+    let payloads: [(String, [UInt8], Int)] = [
+        ("a", (0..<3000).map { UInt8(truncatingIfNeeded: $0 / 7) }, 2),
+        ("b", (0..<(ShardWriter.partSize + 12345)).map { UInt8(truncatingIfNeeded: $0 / 300) }, 2),
+        ("c", Array("plain bytes".utf8), 1),
+    ]
+    let dir = try temporaryDirectory()
+    let fresh = try ShardWriter(directory: dir)
+    for (key, payload, k) in payloads { try fresh.append(key: key, metadata: ["k": .int(Int64(k))], payload: payload, elementSize: k) }
+    let original = try ShardReader(path: "\(dir)/\(try fresh.finish().name)")
+
+    let copyDir = try temporaryDirectory()
+    let copier = try ShardWriter(directory: copyDir)
+    for (i, (key, _, k)) in payloads.enumerated() {
+        try copier.append(key: key, metadata: ["k": .int(Int64(k))], stored: try original.verifiedFrame(at: i))
+    }
+    let copied = try copier.finish()
+    #expect("\(copyDir)/\(copied.name)" != original.path && copied.name == (original.path as NSString).lastPathComponent)
+    let reader = try ShardReader(path: "\(copyDir)/\(copied.name)")
+    for (i, (_, payload, _)) in payloads.enumerated() { #expect(try reader.payload(at: i) == payload) }
+}
+
+@Test func aDamagedFrameIsNotHandedOutForCopying() throws {
+    let dir = try temporaryDirectory()
+    let writer = try ShardWriter(directory: dir)
+    try writer.append(key: "a", payload: Array(repeating: 7, count: 500))
+    let path = "\(dir)/\(try writer.finish().name)"
+    var bytes = try readFile(path)
+    bytes[3] ^= 0x10
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    let error = #expect(throws: ShardError.self) { try ShardReader(path: path).verifiedFrame(at: 0) }
+    #expect(error?.reason.contains("SHA-256 mismatch") == true)
+}
