@@ -36,12 +36,16 @@ public final class Engine {
     public let executableHashes: [String: String]
     /// The params each stage's executable declares, by stage name; absent for one that declares none.
     public let declaredParams: [String: [ParamSpec]]
+    /// Stages whose executables copy unchanged records from an earlier artifact (`"reuse": "records"`).
+    public let reusingStages: Set<String>
 
-    public init(pipeline: Pipeline, store: Store, executableHashes: [String: String], declaredParams: [String: [ParamSpec]] = [:]) {
+    public init(pipeline: Pipeline, store: Store, executableHashes: [String: String], declaredParams: [String: [ParamSpec]] = [:],
+                reusingStages: Set<String> = []) {
         self.pipeline = pipeline
         self.store = store
         self.executableHashes = executableHashes
         self.declaredParams = declaredParams
+        self.reusingStages = reusingStages
     }
 
     /// Hashes every stage executable through the executables' stat cache (a `stat` each when unchanged), and
@@ -56,6 +60,7 @@ public final class Engine {
         if FileManager.default.fileExists(atPath: store.root) { try? cache.flush() }
         let descriptions = ParamDescriptions(store: store)
         var declared: [String: [ParamSpec]] = [:]
+        var reusing = Set<String>()
         for stage in pipeline.stages {
             let path = pipeline.executables[stage.name]!
             let description: StageParamsDescription?
@@ -64,12 +69,13 @@ public final class Engine {
             }
             guard let specs = description?.params else { continue }
             declared[stage.name] = specs
+            if description?.reusesRecords == true { reusing.insert(stage.name) }
             let problems = Self.paramProblems(of: stage, against: specs)
             if !problems.isEmpty {
                 throw PipelineError(file: pipeline.file, stage: stage.name, field: "params", reason: problems.joined(separator: "; "))
             }
         }
-        self.init(pipeline: pipeline, store: store, executableHashes: hashes, declaredParams: declared)
+        self.init(pipeline: pipeline, store: store, executableHashes: hashes, declaredParams: declared, reusingStages: reusing)
     }
 
     /// A stage's params (each `foreach` value merged in) against its executable's declarations.
@@ -142,14 +148,18 @@ public final class Engine {
         return ArtifactManifest(stage: stage.name, files: files, records: count, rejects: uniqueRejects(rejects), summary: .object(summary))
     }
 
-    /// Every stage's state in dependency order, without running anything: what `status` prints.
-    public func states() -> [(stage: StageSpec, state: StageState)] {
+    /// Every stage's state in dependency order, without running anything: what `status` prints. With
+    /// `outlook`, a stale stage that declares record reuse also says how many records it would copy and
+    /// compute (`reuseOutlook`: its executable counts them when its inputs are known).
+    public func states(outlook: Bool = false) -> [(stage: StageSpec, state: StageState)] {
         var artifacts: [String: ArtifactManifest] = [:]
         var result: [(StageSpec, StageState)] = []
         for stage in pipeline.stages {
             let staleDeps = stage.deps.filter { artifacts[$0] == nil }
             if !staleDeps.isEmpty {
-                result.append((stage, .stale(reasons: ["upstream \(staleDeps.joined(separator: ", ")) is stale"], units: [])))
+                var reasons = ["upstream \(staleDeps.joined(separator: ", ")) is stale"]
+                if outlook, let text = reuseOutlook(of: stage, inputs: nil, staleUpstream: staleDeps) { reasons.append(text) }
+                result.append((stage, .stale(reasons: reasons, units: [])))
                 continue
             }
             let units = units(of: stage, inputs: inputs(of: stage, artifacts: artifacts))
@@ -165,6 +175,9 @@ public final class Engine {
                 artifacts[stage.name] = artifact
                 result.append((stage, .fresh(artifact, records)))
             } else {
+                if outlook, let text = reuseOutlook(of: stage, inputs: inputs(of: stage, artifacts: artifacts), staleUpstream: []) {
+                    reasons.append(text)
+                }
                 result.append((stage, .stale(reasons: reasons, units: units)))
             }
         }

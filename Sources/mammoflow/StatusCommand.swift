@@ -14,7 +14,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         cacheOptions.noteIfMissing()
         let engine = try userFacing { try pipeline.engine(cacheOptions) }
-        let states = engine.states()
+        let states = engine.states(outlook: true)
         let width = states.map(\.stage.name.count).max() ?? 0
         for (stage, state) in states {
             let name = stage.name.padding(toLength: width, withPad: " ", startingAt: 0)
@@ -43,7 +43,7 @@ struct WhyCommand: ParsableCommand {
     func run() throws {
         cacheOptions.noteIfMissing()
         let engine = try userFacing { try pipeline.engine(cacheOptions) }
-        guard let entry = engine.states().first(where: { $0.stage.name == stage }) else {
+        guard let entry = engine.states(outlook: true).first(where: { $0.stage.name == stage }) else {
             throw ValidationError("no stage '\(stage)' in \(pipeline.file)")
         }
         switch entry.state {
