@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Pipeline
 import Shards
+import StageTesting
 import Testing
 
 /// End-to-end tests of the `mammoflow` binary with shell-script stages: real processes, a real lock.
@@ -36,8 +37,8 @@ struct CLIWorkspace {
         return (process, pipe)
     }
 
-    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        try shell(mammoflow, arguments + ["--cache", "\(root)/cache"], cwd: root)
+    func run(_ arguments: [String]) throws -> ProcessOutput {
+        try runProcess(mammoflow, arguments + ["--cache", "\(root)/cache"], cwd: root)
     }
 
     var runsLog: [String] {
@@ -224,7 +225,7 @@ stages:
 @Test func rejectsAreCountedOnceUnderOneKeyAndListedWhereRunSays() throws {
     let ws = try CLIWorkspace()
     let data = "\(ws.root)/data"
-    #expect(try shell(ws.mammoflow, ["synth", "--out", data, "--patients", "3", "--scale", "0.05"]).status == 0)
+    #expect(try runProcess(ws.mammoflow, ["synth", "--out", data, "--patients", "3", "--scale", "0.05"]).status == 0)
     // Row 1: cancer=maybe, row 2: age=sixty, row 3: its file missing.
     // RSNA's tables end their lines with CR LF (one Character in Swift), as synth writes them.
     var lines = try String(contentsOfFile: "\(data)/train.csv", encoding: .utf8).split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
@@ -260,10 +261,10 @@ stages:
 @Test func commandsOnACacheThatDoesNotExistSaySoAndCreateNothing() throws {
     let ws = try CLIWorkspace()
     let missing = "\(ws.root)/no-such-cache"
-    let verify = try shell(ws.mammoflow, ["verify", "--cache", missing], cwd: ws.root)
+    let verify = try runProcess(ws.mammoflow, ["verify", "--cache", missing], cwd: ws.root)
     #expect(verify.status == 1 && verify.output.contains("there is no cache at \(missing)"), "\(verify.output)")
     for command in [["status", "p.yaml"], ["dag", "p.yaml"]] {
-        let result = try shell(ws.mammoflow, command + ["--cache", missing], cwd: ws.root)
+        let result = try runProcess(ws.mammoflow, command + ["--cache", missing], cwd: ws.root)
         #expect(result.output.contains("note: there is no cache at \(missing)"), "\(result.output)")
     }
     #expect(!FileManager.default.fileExists(atPath: missing))
@@ -286,13 +287,13 @@ stages:
     for command in ["run", "status", "why", "dag", "show", "verify", "gc"] {
         #expect(top.output.contains("  \(command)"), "\(command) missing from mammoflow --help")
     }
-    let run = try shell(ws.mammoflow, ["run", "--help"]).output
+    let run = try runProcess(ws.mammoflow, ["run", "--help"]).output
     for option in ["--set <stage.param=value>", "-j <j>", "--until <until>", "--force <force>", "--dry-run", "--cache <cache>"] {
         #expect(run.contains(option), "run --help lacks \(option)")
     }
-    #expect(try shell(ws.mammoflow, ["dag", "--help"]).output.contains("--format <format>"))
-    #expect(try shell(ws.mammoflow, ["show", "--help"]).output.contains("--png <OUT.png>"))
-    #expect(try shell(ws.mammoflow, ["gc", "--help"]).output.contains("--apply"))
+    #expect(try runProcess(ws.mammoflow, ["dag", "--help"]).output.contains("--format <format>"))
+    #expect(try runProcess(ws.mammoflow, ["show", "--help"]).output.contains("--png <OUT.png>"))
+    #expect(try runProcess(ws.mammoflow, ["gc", "--help"]).output.contains("--apply"))
     // stdout and stderr together here: the note that there is no cache yet comes first, on stderr.
     let dag = try ws.run(["dag", "p.yaml", "--format", "mermaid"])
     #expect(dag.output.contains("stale\nflowchart LR\n"), "\(dag.output)")
@@ -312,6 +313,6 @@ stages:
     let store = Store(root: "\(ws.root)/cache")
     #expect(try FileManager.default.contentsOfDirectory(atPath: store.tmpDirectory).isEmpty)
     #expect(store.allRunKeys().count == 1)
-    let leftover = try shell("/usr/bin/pgrep", ["-f", "\(ws.root)/cache/tmp"])
+    let leftover = try runProcess("/usr/bin/pgrep", ["-f", "\(ws.root)/cache/tmp"])
     #expect(leftover.output.isEmpty, "stage processes still running: \(leftover.output)")
 }
