@@ -299,6 +299,47 @@ stages:
     #expect(dag.output.contains("stale\nflowchart LR\n"), "\(dag.output)")
 }
 
+@Test func helpListsPipelineCommandsApartFromTools() throws {
+    let ws = try CLIWorkspace()
+    let help = try runProcess(ws.mammoflow, ["--help"]).output
+    let pipeline = try #require(help.range(of: "PIPELINE SUBCOMMANDS:"), "\(help)")
+    let tools = try #require(help.range(of: "TOOL SUBCOMMANDS:"), "\(help)")
+    try #require(pipeline.upperBound < tools.lowerBound, "\(help)")
+    let pipelineSection = help[pipeline.upperBound..<tools.lowerBound], toolSection = help[tools.upperBound...]
+    for verb in ["run", "status", "why", "dag", "show", "params", "verify", "gc", "board", "metrics"] {
+        #expect(pipelineSection.contains("\n  \(verb) "), "\(verb) is not listed under the pipeline commands")
+    }
+    for tool in ["synth", "dicom", "shard", "sheet", "folds", "score"] {
+        #expect(toolSection.contains("\n  \(tool) "), "\(tool) is not listed under the tools")
+    }
+    #expect(!help.contains("imaging-bench"), "the bench's timing command stays out of the help")
+    let shard = try runProcess(ws.mammoflow, ["shard", "--help"]).output
+    for subcommand in ["info", "cat", "pack"] { #expect(shard.contains("\n  \(subcommand) "), "shard \(subcommand): \(shard)") }
+    let dicom = try runProcess(ws.mammoflow, ["dicom", "--help"]).output
+    for subcommand in ["info", "pixels", "time"] { #expect(dicom.contains("\n  \(subcommand) "), "dicom \(subcommand): \(dicom)") }
+}
+
+@Test func aUsageErrorShowsTheSubcommandsUsage() throws {
+    let ws = try CLIWorkspace()
+    // Found while parsing: a missing argument.
+    let missing = try runProcess(ws.mammoflow, ["why"])
+    #expect(missing.status == 64)
+    #expect(missing.output.contains("Usage: mammoflow why <stage>"), "\(missing.output)")
+    // Found by the command itself, in run(): a value it does not know.
+    let format = try ws.run(["dag", "p.yaml", "--format", "png"])
+    #expect(format.status == 64)
+    #expect(format.output.contains("Error: --format must be one of text, dot, mermaid"), "\(format.output)")
+    #expect(format.output.contains("Usage: mammoflow dag [<file>]"), "\(format.output)")
+    #expect(format.output.contains("See 'mammoflow dag --help' for more information."), "\(format.output)")
+    #expect(!format.output.contains("<subcommand>"), "the top level's usage was shown: \(format.output)")
+    // A nested tool's.
+    let pixels = try runProcess(ws.mammoflow, ["dicom", "pixels", "\(ws.root)/none.dcm", "-o", "\(ws.root)/out.bmp"])
+    #expect(pixels.status == 64)
+    #expect(pixels.output.contains("Error: -o must end in .raw, .png or .pgm"), "\(pixels.output)")
+    #expect(pixels.output.contains("Usage: mammoflow dicom pixels <file>"), "\(pixels.output)")
+    #expect(pixels.output.contains("See 'mammoflow dicom pixels --help'"), "\(pixels.output)")
+}
+
 @Test func sigintStopsTheRunningStageAndCommitsNothing() throws {
     let ws = try CLIWorkspace()
     try write("\(ws.root)/hold", "")
