@@ -1,6 +1,7 @@
 /// A pull parser over JSON bytes (RFC 8259): `JSONValue.parse` builds a tree with it, and the stage contract's
-/// documents read their fields with it straight into typed values. A 54,706-file manifest took 0.3 s through
-/// Foundation's JSONDecoder and 0.25 s as a tree of dictionaries; read this way it takes a fraction of that.
+/// documents read their fields with it straight into typed values, without the intermediate objects that make
+/// Foundation's JSONDecoder, or a tree of dictionaries, slow on a manifest of every file of an archive
+/// (docs/measurements.md).
 ///
 /// Syntax errors are `JSONValue.ParseError` (with the byte offset); wrong or missing fields are
 /// `JSONReader.FieldError` naming the field's path, e.g. `files[3].sha256: expected a string, found a number`.

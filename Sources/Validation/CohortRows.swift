@@ -34,8 +34,8 @@ public enum CohortRows {
 }
 
 extension String {
-    /// Without leading and trailing spaces and tabs (Foundation's trimming cost 0.2 s over 54,706 table rows
-    /// that have none).
+    /// Without leading and trailing spaces and tabs. Not Foundation's trimming, which is slow over a full table
+    /// whose rows have none (docs/measurements.md).
     public var trimmingBlanks: String {
         let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
         guard let first, let last, blank(first) || blank(last) else { return self }

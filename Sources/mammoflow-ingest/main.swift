@@ -172,6 +172,7 @@ runStage("ingest", params: params) { context in
         "split": .string(split), "images": .int(Int64(images.count)), "table_rows": .int(Int64(table.count)),
         "patients": .int(Int64(Set(table.map(\.patient)).count)), "unlisted_images": .int(Int64(unlisted)),
     ], sources: listed, sourceStamps: stamps)
-    // Done: end here rather than free 54,706 entries and their strings one by one (0.1 s); the OS takes it all.
+    // Done: end here rather than free every entry and its strings one by one (docs/measurements.md); the OS
+    // takes it all.
     exit(0)
 }

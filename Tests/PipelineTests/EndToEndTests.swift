@@ -1,6 +1,7 @@
 import Foundation
 import Pipeline
 import Shards
+import StageTesting
 import Testing
 
 /// The whole chain with the real stage executables, on a cohort small enough for a test: synthetic DICOM
@@ -29,8 +30,8 @@ import Testing
             root = try scratch("end-to-end")
             try write("\(root)/chain.yaml", EndToEndTests.pipeline)
         }
-        func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-            try shell(mammoflow, arguments + ["--cache", "\(root)/cache"], cwd: root)
+        func run(_ arguments: [String]) throws -> ProcessOutput {
+            try runProcess(mammoflow, arguments + ["--cache", "\(root)/cache"], cwd: root)
         }
         /// The newest committed artifact of a stage (its files located in the store).
         func artifact(_ stage: String) throws -> [RunRecord] {
