@@ -77,6 +77,7 @@ let package = Package(
             "Neural", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
 
+        .testTarget(name: "SeededRandomTests", dependencies: ["SeededRandom"], swiftSettings: v5),
         .testTarget(name: "ShardsTests", dependencies: ["Shards"], swiftSettings: v5),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "Shards"], swiftSettings: v5),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "SeededRandom", "Synthesis", "StageTesting"], swiftSettings: v5),
