@@ -46,18 +46,18 @@ extension Scheduler {
     func checkSlice(_ job: ProcessJob, into slices: inout CheckedSlices, sourceCache: inout StatCache?) throws {
         let manifestPath = "\(job.outputDirectory)/manifest.json"
         guard let bytes = try? readFile(manifestPath) else {
-            throw StoreError(reason: "\(job.label) exited 0 but wrote no manifest.json")
+            throw StoreError(subject: job.label, reason: "exited 0 but wrote no manifest.json")
         }
         let stampsPath = job.environment["MAMMOFLOW_SOURCE_STAMPS"].flatMap { access($0, F_OK) == 0 ? $0 : nil }
         var parsed: ArtifactManifest?
         var stampsRead: Result<SourceStamps, Error>?
         try concurrently({
             do { parsed = try ArtifactManifest(jsonFile: bytes, named: manifestPath) } catch {
-                throw StoreError(reason: "\(job.label): \(error)")
+                throw StoreError(subject: job.label, reason: "\(error)")
             }
         }, {
             guard let stampsPath else { return }
-            stampsRead = Result { try SourceStamps.read(stampsPath) }.mapError { StoreError(reason: "\(job.label): \($0)") }
+            stampsRead = Result { try SourceStamps.read(stampsPath) }.mapError { StoreError(subject: job.label, reason: "\($0)") }
         })
         let manifest = parsed!
         let sources = manifest.files.compactMap(\.source)
@@ -82,7 +82,7 @@ extension Scheduler {
             guard let source = file.source else { return nil }
             let (sha, stamp) = try cache.sha256(ofFile: source)
             guard sha == file.sha256 else {
-                throw StoreError(reason: "\(job.label): source \(source) has SHA-256 \(sha), the manifest says \(file.sha256)")
+                throw StoreError(subject: job.label, reason: "source \(source) has SHA-256 \(sha), the manifest says \(file.sha256)")
             }
             return SourceStamps.File(path: source, stamp: stamp)
         }
@@ -93,14 +93,14 @@ extension Scheduler {
         for file in manifest.files where file.source == nil {
             let path = "\(job.outputDirectory)/\(file.path)"
             guard let stamp = FileStamp.of(path) else {
-                throw StoreError(reason: "\(job.label): manifest lists \(file.path), which is not in its output")
+                throw StoreError(subject: job.label, reason: "manifest lists \(file.path), which is not in its output")
             }
             guard stamp.size == file.size else {
-                throw StoreError(reason: "\(job.label): \(file.path) is \(stamp.size) bytes, the manifest says \(file.size)")
+                throw StoreError(subject: job.label, reason: "\(file.path) is \(stamp.size) bytes, the manifest says \(file.size)")
             }
             let sha = try Digest.sha256Hex(file: path)
             guard sha == file.sha256 else {
-                throw StoreError(reason: "\(job.label): \(file.path) has SHA-256 \(sha), the manifest says \(file.sha256)")
+                throw StoreError(subject: job.label, reason: "\(file.path) has SHA-256 \(sha), the manifest says \(file.sha256)")
             }
         }
     }
@@ -116,7 +116,7 @@ extension Scheduler {
         guard stamped != listed else { return stamps }
         let missing = Set(listed).subtracting(stamped).sorted().prefix(3)
         let extra = Set(stamped).subtracting(listed).sorted().prefix(3)
-        throw StoreError(reason: "\(job.label): \(path) does not stamp exactly the manifest's source files"
+        throw StoreError(subject: job.label, reason: "\(path) does not stamp exactly the manifest's source files"
             + (missing.isEmpty ? "" : "; not stamped: \(missing.joined(separator: ", "))")
             + (extra.isEmpty ? "" : "; not in the manifest: \(extra.joined(separator: ", "))")
             + (missing.isEmpty && extra.isEmpty ? "; some are stamped twice" : ""))
@@ -135,7 +135,7 @@ extension Scheduler {
         if work.jobs.count == 1, slices.checked.isEmpty, !stamps.files.isEmpty, let path = work.jobs[0].environment["MAMMOFLOW_SOURCE_STAMPS"] {
             // The stage's own file, checked above, moves into place as it is (the stage wrote it atomically).
             guard rename(path, target) == 0 else {
-                throw StoreError(reason: "cannot move \(path) to \(target): \(String(cString: strerror(errno)))")
+                throw StoreError(subject: path, reason: "cannot move it to \(target): \(String(cString: strerror(errno)))")
             }
         } else if !stamps.files.isEmpty {
             if work.jobs.count > 1 {
@@ -157,7 +157,7 @@ extension Scheduler {
         for manifest in manifests {
             for file in manifest.files {
                 if let other = files[file.path], other.sha256 != file.sha256 {
-                    throw StoreError(reason: "two slices wrote \(file.path) with different contents")
+                    throw StoreError(subject: file.path, reason: "two slices wrote it with different contents")
                 }
                 files[file.path] = file
             }
@@ -169,8 +169,12 @@ extension Scheduler {
 }
 
 /// A unit that cannot be committed: what its jobs wrote does not agree with their manifests, or cannot be moved.
-public struct StoreError: Error, CustomStringConvertible {
+public struct StoreError: SubjectReasonError {
+    /// The job, or the file, that failed the check.
+    public let subject: String
     public let reason: String
-    public init(reason: String) { self.reason = reason }
-    public var description: String { reason }
+    public init(subject: String, reason: String) {
+        self.subject = subject
+        self.reason = reason
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Neural
+import Shards
 
 /// A rung of the study's model ladder.
 public enum ModelKind: String, Codable, CaseIterable, Sendable {
@@ -134,12 +135,11 @@ public struct ModelLayout: Codable, Equatable, Sendable {
 }
 
 /// Why training or prediction cannot go on: names the thing (a file, a param, the recipe) and the reason.
-public struct TrainingError: Error, CustomStringConvertible {
+public struct TrainingError: SubjectReasonError {
     public let subject: String
     public let reason: String
     public init(subject: String, reason: String) {
         self.subject = subject
         self.reason = reason
     }
-    public var description: String { "\(subject): \(reason)" }
 }

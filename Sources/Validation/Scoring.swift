@@ -1,3 +1,5 @@
+import SeededRandom
+
 /// Scoring of out-of-fold predictions against the cohort table: the competition's probabilistic F1 per
 /// breast, image-level metrics, optimistic and honest binarised F1, patient-bootstrap intervals and a
 /// breakdown by site and machine. Pure logic: `ScoringInput` joins already-read tables, `scorePredictions`

@@ -8,14 +8,14 @@
 /// Strings without escapes become Strings straight from their bytes (validated as UTF-8), and integers are
 /// read digit by digit.
 public struct JSONReader {
-    public struct FieldError: Error, CustomStringConvertible {
+    public struct FieldError: SubjectReasonError {
         public let field: String
         public let reason: String
         public init(field: String, reason: String) {
             self.field = field
             self.reason = reason
         }
-        public var description: String { "\(field): \(reason)" }
+        public var subject: String { field }
     }
 
     enum PathComponent {

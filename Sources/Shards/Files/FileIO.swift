@@ -6,7 +6,7 @@ import Darwin
 import Foundation
 
 /// An error of file I/O that names the file and the reason (errno's text).
-public struct FileError: Error, CustomStringConvertible {
+public struct FileError: SubjectReasonError {
     public let path: String
     public let reason: String
 
@@ -19,7 +19,7 @@ public struct FileError: Error, CustomStringConvertible {
         FileError(path: path, reason: "\(what): \(String(cString: strerror(Glibc.errno)))")
     }
 
-    public var description: String { "\(path): \(reason)" }
+    public var subject: String { path }
 }
 
 /// A file descriptor with EINTR-safe, complete reads and writes. Closed on deinit.
