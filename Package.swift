@@ -39,7 +39,11 @@ func systemLibrary(_ name: String, _ pkg: String, _ apt: String) -> Target {
 let package = Package(
     name: "mammoflow",
     platforms: [.macOS(.v14)],
-    products: [.executable(name: "mammoflow", targets: ["mammoflow"])]
+    products: [
+        .executable(name: "mammoflow", targets: ["mammoflow"]),
+        // Runs a built stage executable on a job in tests, as the scheduler would (docs/stage-contract.md).
+        .library(name: "StageTesting", targets: ["StageTesting"]),
+    ]
         + (stageNames + modelStageNames).map { .executable(name: "mammoflow-\($0)", targets: ["mammoflow-\($0)"]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -53,14 +57,16 @@ let package = Package(
         systemLibrary("CBLAS", "openblas", "libopenblas-dev"),
         systemLibrary("CZlib", "zlib", "zlib1g-dev"),
 
+        .target(name: "SeededRandom", swiftSettings: v5),
         .target(name: "Shards", dependencies: ["CZstd", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: v5),
         .target(name: "DICOM", dependencies: ["COpenJPEG", "CZstd", "CZlib"], swiftSettings: v5),
         .target(name: "Imaging", dependencies: ["CPNG", "Shards"], swiftSettings: vectorised),
-        .target(name: "Neural", dependencies: ["CBLAS", "Shards"], swiftSettings: vectorised),
-        .target(name: "Validation", dependencies: ["Imaging", "Shards"], swiftSettings: v5),
-        .target(name: "Synthesis", dependencies: ["DICOM", "Imaging", "Shards", "Stages"], swiftSettings: v5),
+        .target(name: "Neural", dependencies: ["CBLAS", "SeededRandom", "Shards"], swiftSettings: vectorised),
+        .target(name: "Validation", dependencies: ["Imaging", "SeededRandom", "Shards"], swiftSettings: v5),
+        .target(name: "Synthesis", dependencies: ["DICOM", "Imaging", "SeededRandom", "Shards"], swiftSettings: v5),
         .target(name: "Pipeline", dependencies: ["Shards", "Yams"], swiftSettings: v5),
         .target(name: "Stages", dependencies: ["Shards", "Imaging"], swiftSettings: v5),
+        .target(name: "StageTesting", dependencies: ["Shards"], swiftSettings: v5),
         .target(name: "Training", dependencies: ["Neural", "Imaging", "Shards", "Stages", "Validation"], swiftSettings: vectorised),
 
         .executableTarget(name: "mammoflow", dependencies: [
@@ -71,14 +77,15 @@ let package = Package(
             "Neural", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
 
+        .testTarget(name: "SeededRandomTests", dependencies: ["SeededRandom"], swiftSettings: v5),
         .testTarget(name: "ShardsTests", dependencies: ["Shards"], swiftSettings: v5),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "Shards"], swiftSettings: v5),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Synthesis"], swiftSettings: v5),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "SeededRandom", "Synthesis", "StageTesting"], swiftSettings: v5),
         .testTarget(name: "NeuralTests", dependencies: ["Neural"], swiftSettings: v5),
-        .testTarget(name: "ValidationTests", dependencies: ["Validation", "Shards"], swiftSettings: v5),
+        .testTarget(name: "ValidationTests", dependencies: ["Validation", "SeededRandom", "Shards"], swiftSettings: v5),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "DICOM"], swiftSettings: v5),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"], swiftSettings: v5),
-        .testTarget(name: "StagesTests", dependencies: ["Stages"], swiftSettings: v5),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "StageTesting"], swiftSettings: v5),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "StageTesting"], swiftSettings: v5),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Neural", "Imaging", "Shards"], swiftSettings: v5),
     ] + stageNames.map {
         .executableTarget(name: "mammoflow-\($0)", dependencies: [

@@ -112,7 +112,7 @@ def bad_files_campaign(bin_dir, work, patients, rng):
         elif kind == "missing":
             os.remove(path(row))
         else:
-            row[col["cancer"]] = "maybe"
+            row[col["laterality"]] = "X"  # an image-describing cell: decode rejects the row
     with open(os.path.join(data, "train.csv"), "w", newline="") as f:
         csv.writer(f, lineterminator="\r\n").writerows([header] + body)
     with open(os.path.join(work, "cohort.yaml"), "w") as f:

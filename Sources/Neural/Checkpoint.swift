@@ -2,10 +2,10 @@ import Foundation
 import Shards
 
 /// A checkpoint that cannot be read back into a model: names the file and the reason.
-public struct CheckpointError: Error, CustomStringConvertible {
+public struct CheckpointError: SubjectReasonError {
     public let path: String
     public let reason: String
-    public var description: String { "\(path): \(reason)" }
+    public var subject: String { path }
 }
 
 /// Weights, running statistics, optimizer state, averaged (EMA) weights and the model's configuration as

@@ -1,30 +1,14 @@
 import Foundation
+import SeededRandom
 
 /// The one source of randomness: xoshiro256** seeded through SplitMix64. A model, its dropout masks and
 /// the data order all draw from generators derived from one seed, so a run is reproducible bit for bit.
 public final class Random {
-    private var s: (UInt64, UInt64, UInt64, UInt64)
+    private var generator: Xoshiro256
 
-    public init(seed: UInt64) {
-        var x = seed
-        func splitMix() -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s = (splitMix(), splitMix(), splitMix(), splitMix())
-    }
+    public init(seed: UInt64) { generator = Xoshiro256(seed: seed) }
 
-    public func next() -> UInt64 {
-        let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
-        let t = s.1 << 17
-        s.2 ^= s.0; s.3 ^= s.1; s.1 ^= s.2; s.0 ^= s.3
-        s.2 ^= t
-        s.3 = (s.3 << 45) | (s.3 >> 19)
-        return result
-    }
+    public func next() -> UInt64 { generator.next() }
 
     /// A child generator with its own stream (for a layer's dropout, a loader's shuffling).
     public func fork() -> Random { Random(seed: next()) }

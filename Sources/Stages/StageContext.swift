@@ -5,14 +5,14 @@ import Foundation
 import Shards
 
 /// An error that ends a stage: it cannot do its job at all (per-record problems are `Reject`s instead).
-public struct StageError: Error, CustomStringConvertible {
+public struct StageError: SubjectReasonError {
     public let stage: String
     public let reason: String
     public init(stage: String, reason: String) {
         self.stage = stage
         self.reason = reason
     }
-    public var description: String { "stage \(stage): \(reason)" }
+    public var subject: String { "stage \(stage)" }
 }
 
 /// An input the stage was promised is not what its manifest says: a stored object that fails its SHA-256
@@ -293,28 +293,28 @@ public struct StageParams {
         return v
     }
 
-    public func int(_ name: String, default fallback: Int) throws -> Int {
+    /// The one typed getter: the param as `T`, `fallback` when it is left out, an error saying `expected`
+    /// when it is given as something `extract` does not accept.
+    func typed<T>(_ name: String, _ expected: String, default fallback: T, _ extract: (JSONValue) -> T?) throws -> T {
         guard let v = value(name) else { return fallback }
-        guard let i = v.intValue else { throw missingOrWrong(name, "a whole number", v) }
-        return i
+        guard let typed = extract(v) else { throw missingOrWrong(name, expected, v) }
+        return typed
+    }
+
+    public func int(_ name: String, default fallback: Int) throws -> Int {
+        try typed(name, "a whole number", default: fallback, \.intValue)
     }
 
     public func double(_ name: String, default fallback: Double) throws -> Double {
-        guard let v = value(name) else { return fallback }
-        guard let d = v.doubleValue else { throw missingOrWrong(name, "a number", v) }
-        return d
+        try typed(name, "a number", default: fallback, \.doubleValue)
     }
 
     public func string(_ name: String, default fallback: String) throws -> String {
-        guard let v = value(name) else { return fallback }
-        guard let s = v.stringValue else { throw missingOrWrong(name, "a string", v) }
-        return s
+        try typed(name, "a string", default: fallback, \.stringValue)
     }
 
     public func bool(_ name: String, default fallback: Bool) throws -> Bool {
-        guard let v = value(name) else { return fallback }
-        guard let b = v.boolValue else { throw missingOrWrong(name, "true or false", v) }
-        return b
+        try typed(name, "true or false", default: fallback, \.boolValue)
     }
 
     /// One of a fixed set of words, for a stage that does not declare its params (a declared param lists
@@ -327,13 +327,13 @@ public struct StageParams {
         return s
     }
 
+    /// A list of strings; a single string is a list of one.
     public func strings(_ name: String, default fallback: [String]) throws -> [String] {
-        guard let v = value(name) else { return fallback }
-        if let s = v.stringValue { return [s] }
-        guard let items = v.arrayValue else { throw missingOrWrong(name, "a list of strings", v) }
-        return try items.map { item in
-            guard let s = item.stringValue else { throw missingOrWrong(name, "a list of strings", v) }
-            return s
+        try typed(name, "a list of strings", default: fallback) { v in
+            if let s = v.stringValue { return [s] }
+            guard let items = v.arrayValue else { return nil }
+            let strings = items.compactMap(\.stringValue)
+            return strings.count == items.count ? strings : nil
         }
     }
 }

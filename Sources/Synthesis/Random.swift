@@ -1,36 +1,20 @@
 import Foundation
+import SeededRandom
 
-/// SplitMix64 (Steele, Lea, Flood 2014): seeds the generators and derives independent streams from keys,
-/// so an image's pixels depend only on (seed, image id), never on which thread renders it or when.
-@inline(__always)
-func splitMix64(_ state: inout UInt64) -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-}
-
-/// xoshiro256** (Blackman, Vigna 2018): fast, good-quality 64-bit generator for pixels and parameters.
+/// xoshiro256** streams for pixels and parameters, each keyed through SplitMix64 so that an image's pixels
+/// depend only on (seed, image id), never on which thread renders it or when.
 public struct SynthRandom: RandomNumberGenerator {
-    private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
+    private var generator: Xoshiro256
 
-    /// A stream for `seed`, further keyed by `keys` (e.g. an image id and a purpose) through SplitMix64.
+    /// A stream for `seed`, further keyed by `keys` (e.g. an image id and a purpose).
     public init(seed: UInt64, _ keys: UInt64...) {
-        var state = seed
-        for key in keys { state = splitMix64(&state) ^ key }
-        s0 = splitMix64(&state); s1 = splitMix64(&state); s2 = splitMix64(&state); s3 = splitMix64(&state)
+        var seeder = SplitMix64(seed: seed)
+        for key in keys { seeder = SplitMix64(seed: seeder.next() ^ key) }
+        generator = Xoshiro256(seeder: &seeder)
     }
 
     @inline(__always)
-    public mutating func next() -> UInt64 {
-        let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
-        let t = s1 << 17
-        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
-        s2 ^= t
-        s3 = s3 << 45 | s3 >> 19
-        return result
-    }
+    public mutating func next() -> UInt64 { generator.next() }
 
     /// Uniform in [0, 1).
     @inline(__always)

@@ -1,7 +1,6 @@
 import DICOM
 import Foundation
 import Shards
-import Stages
 
 /// Errors of cohort generation; they name the file or the record.
 public enum SynthesisError: Error, CustomStringConvertible {

@@ -30,9 +30,10 @@ public struct JoinReject: Sendable, Equatable {
 }
 
 /// Joins image records (keys "<patient_id>/<image_id>") with the table's rows and, when given, the folds table.
-/// An image without a row (or without a fold), or a row without an image, is a reject, except rows whose
-/// image an upstream stage already rejected (`upstreamRejects`: reported once, there). `binaryColumns`
-/// must be present and 0/1 in every row (else the table is refused, naming file, line and column).
+/// An image without a row (or without a fold), or a row without an image, is a reject, except images and
+/// rows an upstream stage already rejected (`upstreamRejects`: reported once, there; e.g. a row the folds
+/// stage found a bad label in, whose image the image stages still have). `binaryColumns` must be present
+/// and 0/1 in every row (else the table is refused, naming file, line and column).
 public func joinImages(records: [RecordRef], table: CSVTable, folds: CSVTable?, upstreamRejects: Set<String>,
                        binaryColumns: [String]) throws -> (images: [LabeledImage], rejects: [JoinReject]) {
     let keys = try ScoringInput.keys(of: table)
@@ -51,6 +52,7 @@ public func joinImages(records: [RecordRef], table: CSVTable, folds: CSVTable?, 
     var seen = upstreamRejects
     for record in records {
         let key = record.key
+        if upstreamRejects.contains(key) { continue }
         seen.insert(key)
         guard let r = rowOf[key] else {
             rejects.append(JoinReject(key: key, reason: "image record has no row in \(table.file)")); continue

@@ -174,3 +174,13 @@ struct ResamplingTaps {
         self.weights = weights
     }
 }
+
+/// The model's input size, rows x columns.
+public struct ModelInputSize: Codable, Equatable, Sendable {
+    public var height: Int
+    public var width: Int
+    public init(height: Int, width: Int) {
+        self.height = height
+        self.width = width
+    }
+}

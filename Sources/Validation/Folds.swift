@@ -1,3 +1,5 @@
+import SeededRandom
+
 /// Patient-grouped k-fold splits with scikit-learn's semantics (sklearn/model_selection/_split.py):
 /// `StratifiedGroupKFold` and `GroupKFold`. Without a seed both reproduce scikit-learn's `shuffle=False`
 /// assignment exactly (tested on RSNA's train.csv); with a seed the groups are shuffled first, as with

@@ -77,27 +77,34 @@ public enum Headline {
 /// One scoring of a predictions file: the join, the report, and the files written from them.
 public struct ScoreRun {
     public let images: [ScoredImage]
+    /// Prediction rows that could not be scored.
     public let rejects: [RowReject]
+    /// Table rows with a cell outside its column's kind (`CohortRows`, e.g. cancer=maybe) that no earlier
+    /// stage rejected: left out of the scoring, with the reason naming the table's file and line.
+    public let tableRejects: [(key: String, reason: String)]
     public let report: ScoreReport
 
     /// Predictions for only some of the table's images are an error unless `allowPartial`: metrics of
     /// different subsets would otherwise be compared as if they were of one cohort. Images an earlier stage
-    /// rejected (`rejectedUpstream`, keys `<patient_id>/<image_id>`) were reported there: they are counted
-    /// in the coverage, not held against it.
+    /// rejected (`rejectedUpstream`, keys `<patient_id>/<image_id>`) were reported there, and rows rejected
+    /// here (`tableRejects`) are reported by the caller: both are counted in the coverage, not held against it.
     public init(predictions: CSVTable, table: CSVTable, folds: CSVTable? = nil, replicates: Int, seed: UInt64,
                 allowPartial: Bool = false, rejectedUpstream: Set<String> = []) throws {
-        (images, rejects) = try ScoringInput.join(predictions: predictions, table: table, folds: folds)
+        let (usable, badRows) = try CohortRows.usableRows(of: table, rejectedUpstream: [])
+        tableRejects = badRows.filter { !rejectedUpstream.contains($0.key) }
+        (images, rejects) = try ScoringInput.join(predictions: predictions, table: usable, folds: folds)
         guard !images.isEmpty else {
             throw CSVError(file: predictions.file, reason: "no usable prediction (\(rejects.count) rejected)")
         }
         let scored = Set(images.map { "\($0.patient)/\($0.image)" })
         let unscored = try ScoringInput.keys(of: table).filter { !scored.contains($0) }
-        let missing = unscored.filter { !rejectedUpstream.contains($0) }
+        let rejected = rejectedUpstream.union(badRows.map(\.key))
+        let missing = unscored.filter { !rejected.contains($0) }
         let coverage = Coverage(imagesScored: images.count, imagesInTable: table.rows.count,
                                 imagesRejected: unscored.count - missing.count)
         if !missing.isEmpty && !allowPartial {
             throw CSVError(file: predictions.file, reason: "predictions cover \(coverage.imagesScored) of the \(coverage.imagesInTable) images of \(table.file)"
-                + (coverage.imagesRejected > 0 ? " (\(coverage.imagesRejected) rejected upstream)" : "")
+                + (coverage.imagesRejected > 0 ? " (\(coverage.imagesRejected) rejected)" : "")
                 + "; none for \(missing.prefix(3).joined(separator: ", "))\(missing.count > 3 ? ", ..." : "");"
                 + " score a partial set only on purpose: --allow-partial (stage param allow_partial: true)")
         }
@@ -121,7 +128,7 @@ public struct ScoreRun {
         var lines = ["\(report.images) images, \(report.breasts) breasts, \(report.patients) patients, \(report.positiveImages) cancer images"]
         if let coverage = report.coverage {
             lines.append("scored \(coverage.imagesScored) of the table's \(coverage.imagesInTable) images"
-                + (coverage.imagesRejected > 0 ? ", \(coverage.imagesRejected) rejected upstream" : "")
+                + (coverage.imagesRejected > 0 ? ", \(coverage.imagesRejected) rejected" : "")
                 + (coverage.isComplete ? "" : " (a partial set)"))
         }
         for aggregation in Aggregation.allCases {

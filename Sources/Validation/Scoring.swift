@@ -1,3 +1,5 @@
+import SeededRandom
+
 /// Scoring of out-of-fold predictions against the cohort table: the competition's probabilistic F1 per
 /// breast, image-level metrics, optimistic and honest binarised F1, patient-bootstrap intervals and a
 /// breakdown by site and machine. Pure logic: `ScoringInput` joins already-read tables, `scorePredictions`
@@ -147,7 +149,8 @@ public struct ScoreReport: Codable, Equatable, Sendable {
 public struct Coverage: Codable, Equatable, Sendable {
     public var imagesScored: Int
     public var imagesInTable: Int
-    /// Images without a prediction that an earlier stage rejected (and reported).
+    /// Images without a prediction that were rejected and reported: by an earlier stage, or (a table row
+    /// with a bad cell) by the scoring itself.
     public var imagesRejected: Int
     public init(imagesScored: Int, imagesInTable: Int, imagesRejected: Int = 0) {
         self.imagesScored = imagesScored

@@ -5,11 +5,13 @@
 // study's per-image min-max to 8 bits, no window. reduce N: JPEG 2000 skips the finer wavelet levels, other
 // encodings are area-averaged after decoding; recorded as metadata `reduce` for downscale.
 // Input: train.csv (else test.csv) and train_images/ (test_images/) <patient_id>/<image_id>.dcm.
-// Output: one record per image, key "<patient_id>/<image_id>", metadata = the table row (typed) + `dicom`
-// header facts + `source` {path, sha256} + `values` + `reduce` + `inputs_sha256` (the digest of key, row and
-// source: with the job's `reuse`, an earlier run's record with the same digest is copied, not decoded again).
-// Rejects: unreadable, truncated, unsupported encoding, corrupt pixels, constant image, table row without a
-// file, file without a row. A file whose SHA-256 is not the one its input listed fails the job
+// Output: one record per image, key "<patient_id>/<image_id>", metadata = the row's image-describing cells
+// (`CohortRows.imageColumns`, typed) + `dicom` header facts + `source` {path, sha256} + `values` + `reduce` +
+// `inputs_sha256` (the digest of key, those cells and source: with the job's `reuse`, an earlier run's record
+// with the same digest is copied, not decoded again); labels and clinical columns stay in the table, joined
+// where they are used, so that a label fix leaves these records as they were. Rejects: unreadable, truncated,
+// unsupported encoding, corrupt pixels, constant image, table row without a file, file without a row, an
+// image-describing cell outside its kind. A file whose SHA-256 is not the one its input listed fails the job
 // (InputIntegrityError).
 import DICOM
 import Foundation
@@ -35,8 +37,9 @@ func typedCell(_ text: String) -> JSONValue {
     return .string(t)
 }
 
-/// The rows of an RSNA table, keyed "<patient_id>/<image_id>", each as an object of typed cells, and the
-/// keys of rows with a value outside its column's kind (`CohortRows`), with the reason.
+/// The rows of an RSNA table, keyed "<patient_id>/<image_id>", each as an object of its typed
+/// image-describing cells (`CohortRows.imageColumns`), and the keys of rows with such a cell outside its
+/// column's kind, with the reason. Other cells are not read: what they hold is for the stages that use them.
 func readTable(_ bytes: [UInt8], path: String, name: String, stage: String) throws -> (rows: [String: JSONValue], bad: [String: String]) {
     let table: CSVTable
     do { table = try CSVTable(parsing: bytes, file: path) } catch {
@@ -45,16 +48,15 @@ func readTable(_ bytes: [UInt8], path: String, name: String, stage: String) thro
     guard let p = table.header.firstIndex(of: "patient_id"), let i = table.header.firstIndex(of: "image_id") else {
         throw StageError(stage: stage, reason: "\(name) has no patient_id and image_id columns")
     }
+    let described = CohortRows.imageColumns.compactMap { column in table.header.firstIndex(of: column).map { (column, $0) } }
     var rows: [String: JSONValue] = [:], bad: [String: String] = [:]
     for (r, cells) in table.rows.enumerated() {
         let key = "\(cells[p].trimmingBlanks)/\(cells[i].trimmingBlanks)"
-        if let problem = CohortRows.problem(ofRow: r, in: table) {
+        if let problem = CohortRows.imageProblem(ofRow: r, in: table) {
             bad[key] = problem
             continue
         }
-        var object: [String: JSONValue] = [:]
-        for (column, cell) in zip(table.header, cells) { object[column] = typedCell(cell) }
-        rows[key] = .object(object)
+        rows[key] = .object(Dictionary(uniqueKeysWithValues: described.map { ($0.0, typedCell(cells[$0.1])) }))
     }
     return (rows, bad)
 }
@@ -104,9 +106,12 @@ runStage("decode", params: params, reusesRecords: true) { context in
     guard let table = input.file(tableName) else {
         throw StageError(stage: context.stage, reason: "the input has neither train.csv nor test.csv")
     }
-    let (rows, badRows) = try readTable(try context.verifiedContents(of: table), path: try context.location(of: table),
+    // Rejects name the table as its input does (the dataset's file, or the artifact's train.csv), not by its
+    // place in the store, whose name is the table's hash: labels must not reach decode's artifact that way.
+    let (rows, badRows) = try readTable(try context.verifiedContents(of: table), path: table.source ?? table.path,
                                         name: tableName, stage: context.stage)
-    // What the input already rejected (ingest: a missing or unreadable file, a bad row) is reported there, once.
+    // What the input already rejected (ingest: a missing or unreadable file, a bad image-describing cell) is
+    // reported there, once.
     let rejectedUpstream = Set(input.rejects.map(\.key))
     var rejected = 0
     for (key, problem) in badRows.sorted(by: { $0.key < $1.key }) where !rejectedUpstream.contains(key) {

@@ -63,8 +63,10 @@ func scanFolder(root: String, relative: String, cache: StatCache) -> FolderScan 
     return scan
 }
 
-/// The (patient_id, image_id) pairs a RSNA table lists, each with what is wrong with its row (a value
-/// outside its column's kind, `CohortRows`), if anything.
+/// The (patient_id, image_id) pairs a RSNA table lists, each with what is wrong with its image-describing
+/// cells (`CohortRows.imageColumns`), if anything. Label and clinical cells are checked where they are used
+/// (folds, train, predict, score): decode carries ingest's rejects forward, so a reject for a label here
+/// would change the image stages' artifacts.
 func tableImages(_ path: String, stage: String) throws -> [(patient: String, image: String, problem: String?)] {
     let table: CSVTable
     do { table = try CSVTable(contentsOf: path) } catch {
@@ -74,7 +76,7 @@ func tableImages(_ path: String, stage: String) throws -> [(patient: String, ima
         throw StageError(stage: stage, reason: "\(path) has no patient_id and image_id columns (header: \(table.header.joined(separator: ",")))")
     }
     return table.rows.indices.map { r in
-        (table.rows[r][p].trimmingBlanks, table.rows[r][i].trimmingBlanks, CohortRows.problem(ofRow: r, in: table))
+        (table.rows[r][p].trimmingBlanks, table.rows[r][i].trimmingBlanks, CohortRows.imageProblem(ofRow: r, in: table))
     }
 }
 
@@ -172,6 +174,7 @@ runStage("ingest", params: params) { context in
         "split": .string(split), "images": .int(Int64(images.count)), "table_rows": .int(Int64(table.count)),
         "patients": .int(Int64(Set(table.map(\.patient)).count)), "unlisted_images": .int(Int64(unlisted)),
     ], sources: listed, sourceStamps: stamps)
-    // Done: end here rather than free 54,706 entries and their strings one by one (0.1 s); the OS takes it all.
+    // Done: end here rather than free every entry and its strings one by one (docs/measurements.md); the OS
+    // takes it all.
     exit(0)
 }

@@ -3,7 +3,8 @@
 // inputs: artifacts listing predictions.csv, or the slices' predictions.<i>-of-<n>.csv, read as one table
 // (format: Validation's ScoringInput), train.csv (synth or
 // ingest) and optionally folds.csv (when the predictions carry no fold column), whatever the stages' names.
-// output: metrics.json and ROC, PR and calibration plots; prediction rows that cannot be scored are rejects.
+// output: metrics.json and ROC, PR and calibration plots; prediction rows that cannot be scored, and table
+// rows with a bad label cell that no earlier stage rejected, are rejects.
 import Shards
 import Stages
 import Validation
@@ -40,9 +41,12 @@ runStage("score", params: params) { context in
     let seed = UInt64(bitPattern: Int64(try context.params.int("seed")))
     let folds = try optionalTableFile(named: "folds.csv", in: context).map { try read($0, context) }
     let predictions = try predictionTable(context)
-    let run = try ScoreRun(predictions: predictions, table: read(tableFile(named: "train.csv", in: context), context), folds: folds,
+    let trainCSV = try tableFile(named: "train.csv", in: context)
+    let table = try CSVTable(parsing: context.verifiedContents(of: trainCSV), file: trainCSV.source ?? trainCSV.path)
+    let run = try ScoreRun(predictions: predictions, table: table, folds: folds,
                            replicates: replicates, seed: seed, allowPartial: try context.params.bool("allow_partial"),
                            rejectedUpstream: Set(context.job.inputs.values.flatMap { $0.rejects.map(\.key) }))
+    for row in run.tableRejects { context.reject(key: row.key, file: table.file, reason: row.reason) }
     for reject in run.rejects { context.reject(key: reject.key, file: "predictions.csv line \(reject.line)", reason: reject.reason) }
     try run.write(metricsPath: "\(context.outputDirectory)/metrics.json")
     context.log(run.summary)

@@ -41,6 +41,7 @@ struct ScoreCommand: ParsableCommand {
         let run = try ScoreRun(predictions: predictionTable, table: cohort, folds: folds.map(CSVTable.init(contentsOf:)),
                                replicates: bootstrap, seed: seed, allowPartial: allowPartial)
         for reject in run.rejects { FileHandle.standardError.write(Data("\(predictions) line \(reject.line): \(reject.key): \(reject.reason)\n".utf8)) }
+        for row in run.tableRejects { FileHandle.standardError.write(Data("\(row.key): \(row.reason)\n".utf8)) }
         try run.write(metricsPath: output)
         try ScoreFiles.appendHistory(of: output, headline: Headline.values(of: run.report))
         print(run.summary)

@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 @testable import Imaging
 
 /// A drawn mammogram-like test image with its truth: a half-ellipse breast against the left edge (the
@@ -56,15 +57,9 @@ struct Phantom {
 
 /// A small deterministic generator (SplitMix64) so phantoms are the same on every run and platform.
 struct SplitMix {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var generator: SplitMix64
+    init(_ seed: UInt64) { generator = SplitMix64(seed: seed) }
+    mutating func next() -> UInt64 { generator.next() }
     mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
     mutating func gaussian() -> Double {
         let u = max(uniform(), 1e-300), v = uniform()

@@ -1,60 +1,30 @@
 import Foundation
 import Shards
+import StageTesting
 import Testing
 @testable import Imaging
 
-/// End-to-end runs of the image stage executables (built beside this test bundle by `swift test`) on a
-/// job file, as the scheduler would run them.
+/// End-to-end runs of the image stage executables on a job file, through StageTesting's harness; these
+/// adapters only turn images into records and back.
 enum StageRun {
-    static var binaries: String { URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path }
-
     /// Writes `records` as one input shard and returns its manifest (with locations filled in).
     static func artifact(_ records: [(key: String, image: GrayImage, metadata: JSONValue)], in dir: String, reduce: Int? = nil) throws -> ArtifactManifest {
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let writer = try ShardWriter(directory: dir)
-        for r in records.sorted(by: { $0.key < $1.key }) {
+        try StageHarness.inputArtifact(records.map { r in
             var metadata = r.metadata
             if let reduce { metadata = .object((metadata.objectValue ?? [:]).merging(["reduce": .int(Int64(reduce))]) { $1 }) }
-            try writer.append(key: r.key, metadata: metadata, payload: r.image.payload.encode())
-        }
-        let info = try writer.finish()
-        return ArtifactManifest(stage: "input", files: [ArtifactFile(path: info.name, sha256: info.sha256, size: info.size,
-                                                                     records: info.records, location: "\(dir)/\(info.name)")],
-                                records: info.records)
+            return InputRecord(key: r.key, metadata: metadata, payload: r.image.payload.encode())
+        }, in: dir)
     }
 
     /// Runs `mammoflow-<stage>` on one input; returns its manifest with locations filled in, and its log.
     static func run(_ stage: String, params: JSONValue = [:], input: ArtifactManifest, in dir: String) throws -> (ArtifactManifest, String) {
-        let output = "\(dir)/\(stage)-out"
-        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-        let job = StageJob(stage: stage, params: params, inputs: ["in": input], output: output, threads: 2)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        try encoder.encode(job).write(to: URL(fileURLWithPath: "\(dir)/\(stage)-job.json"))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(binaries)/mammoflow-\(stage)")
-        process.arguments = ["--job", "\(dir)/\(stage)-job.json"]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw StageError(log) }
-        var manifest = try JSONDecoder().decode(ArtifactManifest.self, from: Data(contentsOf: URL(fileURLWithPath: "\(output)/manifest.json")))
-        manifest.files = manifest.files.map { var f = $0; f.location = "\(output)/\(f.path)"; return f }
-        return (manifest, log)
+        let result = try StageHarness().run(stage, params: params, inputs: ["in": input], in: dir)
+        return (result.manifest, result.log)
     }
-
-    struct StageError: Error { let log: String; init(_ log: String) { self.log = log } }
 
     /// Every record of an artifact: key, metadata, image.
     static func records(_ manifest: ArtifactManifest) throws -> [(key: String, metadata: JSONValue, image: GrayImage)] {
-        try manifest.shards.flatMap { file -> [(key: String, metadata: JSONValue, image: GrayImage)] in
-            let shard = try ShardReader(path: file.location!)
-            return try shard.metadata().enumerated().map { i, m in
-                (shard.entries[i].key, m, GrayImage(try ImagePayload(decoding: try shard.payload(at: i))))
-            }
-        }
+        try StageHarness.records(of: manifest).map { ($0.key, $0.metadata, GrayImage(try ImagePayload(decoding: $0.payload))) }
     }
 }
 
@@ -122,7 +92,7 @@ enum StageRun {
     do {
         _ = try StageRun.run("crop", params: ["method": "magic"], input: input, in: dir)
         Issue.record("a bad method was accepted")
-    } catch let error as StageRun.StageError {
+    } catch let error as StageRunFailure {
         #expect(error.log.contains("param 'method' must be one of study, otsu"))
     }
 }

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Pipeline
 import Shards
+import StageTesting
 import Testing
 
 /// End-to-end tests of the `mammoflow` binary with shell-script stages: real processes, a real lock.
@@ -36,8 +37,8 @@ struct CLIWorkspace {
         return (process, pipe)
     }
 
-    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        try shell(mammoflow, arguments + ["--cache", "\(root)/cache"], cwd: root)
+    func run(_ arguments: [String]) throws -> ProcessOutput {
+        try runProcess(mammoflow, arguments + ["--cache", "\(root)/cache"], cwd: root)
     }
 
     var runsLog: [String] {
@@ -224,8 +225,8 @@ stages:
 @Test func rejectsAreCountedOnceUnderOneKeyAndListedWhereRunSays() throws {
     let ws = try CLIWorkspace()
     let data = "\(ws.root)/data"
-    #expect(try shell(ws.mammoflow, ["synth", "--out", data, "--patients", "3", "--scale", "0.05"]).status == 0)
-    // Row 1: cancer=maybe, row 2: age=sixty, row 3: its file missing.
+    #expect(try runProcess(ws.mammoflow, ["synth", "--out", data, "--patients", "3", "--scale", "0.05"]).status == 0)
+    // Row 1: cancer=maybe, row 2: age=sixty (label and clinical cells), row 3: its file missing.
     // RSNA's tables end their lines with CR LF (one Character in Swift), as synth writes them.
     var lines = try String(contentsOfFile: "\(data)/train.csv", encoding: .utf8).split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
     let header = lines[0]
@@ -243,27 +244,31 @@ stages:
 
     let run = try ws.run(["run", "ing.yaml", "--set", "ingest.path=\(data)"])
     #expect(run.status == 0, "\(run.output)")
-    #expect(run.output.contains("ingest: 3 rejects; list: mammoflow show ingest ing.yaml --set ingest.path=\(data) --cache \(ws.root)/cache --rejects"), "\(run.output)")
+    // The missing file is ingest's reject; the bad label and clinical cells are found by folds, the first
+    // stage that uses them: decode's records hold no such cell, so it decodes those images.
+    #expect(run.output.contains("ingest: 1 reject; list: mammoflow show ingest ing.yaml --set ingest.path=\(data) --cache \(ws.root)/cache --rejects"), "\(run.output)")
+    #expect(run.output.contains("folds: 2 rejects; list: mammoflow show folds "), "\(run.output)")
     #expect(!run.output.contains("decode: "), "decode adds no reject of its own: \(run.output)")
-    let listed = try ws.run(["show", "decode", "ing.yaml", "--set", "ingest.path=\(data)", "--rejects"]).output
+    let listed = try ws.run(["show", "folds", "ing.yaml", "--set", "ingest.path=\(data)", "--rejects"]).output
         .split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
-    #expect(listed.map { $0[0] } == [key(lines[1]), key(lines[2]), key(lines[3])], "\(listed)")
-    #expect(listed[0][2].hasSuffix("train.csv line 2: column cancer: \"maybe\" is not 0 or 1"))
-    #expect(listed[1][2].hasSuffix("train.csv line 3: column age: \"sixty\" is not a number of years or empty"))
-    #expect(listed[2][2] == "listed in train.csv but missing")
+    #expect(listed.count == 3 && Set(listed.map { $0[0] }) == [key(lines[1]), key(lines[2]), key(lines[3])], "\(listed)")
+    let byKey = Dictionary(listed.map { ($0[0], (stage: $0[1], reason: $0[2])) }, uniquingKeysWith: { a, _ in a })
+    #expect(byKey[key(lines[3])]?.stage == "ingest" && byKey[key(lines[3])]?.reason == "listed in train.csv but missing")
+    #expect(byKey[key(lines[1])]?.stage == "folds" && byKey[key(lines[1])]?.reason.hasSuffix("train.csv line 2: column cancer: \"maybe\" is not 0 or 1") == true)
+    #expect(byKey[key(lines[2])]?.stage == "folds" && byKey[key(lines[2])]?.reason.hasSuffix("train.csv line 3: column age: \"sixty\" is not a number of years or empty") == true)
     let status = try ws.run(["status", "ing.yaml", "--set", "ingest.path=\(data)"]).output
     let images = lines.count - 1
-    #expect(status.contains("fresh  decode  \(images - 3) records, 1 files, 3 rejects"), "\(status)")
+    #expect(status.contains("fresh  decode  \(images - 1) records, 1 files, 1 rejects"), "\(status)")
     #expect(status.contains("fresh  folds   \(images - 3) records"), "the bad rows do not reach folds: \(status)")
 }
 
 @Test func commandsOnACacheThatDoesNotExistSaySoAndCreateNothing() throws {
     let ws = try CLIWorkspace()
     let missing = "\(ws.root)/no-such-cache"
-    let verify = try shell(ws.mammoflow, ["verify", "--cache", missing], cwd: ws.root)
+    let verify = try runProcess(ws.mammoflow, ["verify", "--cache", missing], cwd: ws.root)
     #expect(verify.status == 1 && verify.output.contains("there is no cache at \(missing)"), "\(verify.output)")
     for command in [["status", "p.yaml"], ["dag", "p.yaml"]] {
-        let result = try shell(ws.mammoflow, command + ["--cache", missing], cwd: ws.root)
+        let result = try runProcess(ws.mammoflow, command + ["--cache", missing], cwd: ws.root)
         #expect(result.output.contains("note: there is no cache at \(missing)"), "\(result.output)")
     }
     #expect(!FileManager.default.fileExists(atPath: missing))
@@ -286,16 +291,57 @@ stages:
     for command in ["run", "status", "why", "dag", "show", "verify", "gc"] {
         #expect(top.output.contains("  \(command)"), "\(command) missing from mammoflow --help")
     }
-    let run = try shell(ws.mammoflow, ["run", "--help"]).output
+    let run = try runProcess(ws.mammoflow, ["run", "--help"]).output
     for option in ["--set <stage.param=value>", "-j <j>", "--until <until>", "--force <force>", "--dry-run", "--cache <cache>"] {
         #expect(run.contains(option), "run --help lacks \(option)")
     }
-    #expect(try shell(ws.mammoflow, ["dag", "--help"]).output.contains("--format <format>"))
-    #expect(try shell(ws.mammoflow, ["show", "--help"]).output.contains("--png <OUT.png>"))
-    #expect(try shell(ws.mammoflow, ["gc", "--help"]).output.contains("--apply"))
+    #expect(try runProcess(ws.mammoflow, ["dag", "--help"]).output.contains("--format <format>"))
+    #expect(try runProcess(ws.mammoflow, ["show", "--help"]).output.contains("--png <OUT.png>"))
+    #expect(try runProcess(ws.mammoflow, ["gc", "--help"]).output.contains("--apply"))
     // stdout and stderr together here: the note that there is no cache yet comes first, on stderr.
     let dag = try ws.run(["dag", "p.yaml", "--format", "mermaid"])
     #expect(dag.output.contains("stale\nflowchart LR\n"), "\(dag.output)")
+}
+
+@Test func helpListsPipelineCommandsApartFromTools() throws {
+    let ws = try CLIWorkspace()
+    let help = try runProcess(ws.mammoflow, ["--help"]).output
+    let pipeline = try #require(help.range(of: "PIPELINE SUBCOMMANDS:"), "\(help)")
+    let tools = try #require(help.range(of: "TOOL SUBCOMMANDS:"), "\(help)")
+    try #require(pipeline.upperBound < tools.lowerBound, "\(help)")
+    let pipelineSection = help[pipeline.upperBound..<tools.lowerBound], toolSection = help[tools.upperBound...]
+    for verb in ["run", "status", "why", "dag", "show", "params", "verify", "gc", "board", "metrics"] {
+        #expect(pipelineSection.contains("\n  \(verb) "), "\(verb) is not listed under the pipeline commands")
+    }
+    for tool in ["synth", "dicom", "shard", "sheet", "folds", "score"] {
+        #expect(toolSection.contains("\n  \(tool) "), "\(tool) is not listed under the tools")
+    }
+    #expect(!help.contains("imaging-bench"), "the bench's timing command stays out of the help")
+    let shard = try runProcess(ws.mammoflow, ["shard", "--help"]).output
+    for subcommand in ["info", "cat", "pack"] { #expect(shard.contains("\n  \(subcommand) "), "shard \(subcommand): \(shard)") }
+    let dicom = try runProcess(ws.mammoflow, ["dicom", "--help"]).output
+    for subcommand in ["info", "pixels", "time"] { #expect(dicom.contains("\n  \(subcommand) "), "dicom \(subcommand): \(dicom)") }
+}
+
+@Test func aUsageErrorShowsTheSubcommandsUsage() throws {
+    let ws = try CLIWorkspace()
+    // Found while parsing: a missing argument.
+    let missing = try runProcess(ws.mammoflow, ["why"])
+    #expect(missing.status == 64)
+    #expect(missing.output.contains("Usage: mammoflow why <stage>"), "\(missing.output)")
+    // Found by the command itself, in run(): a value it does not know.
+    let format = try ws.run(["dag", "p.yaml", "--format", "png"])
+    #expect(format.status == 64)
+    #expect(format.output.contains("Error: --format must be one of text, dot, mermaid"), "\(format.output)")
+    #expect(format.output.contains("Usage: mammoflow dag [<file>]"), "\(format.output)")
+    #expect(format.output.contains("See 'mammoflow dag --help' for more information."), "\(format.output)")
+    #expect(!format.output.contains("<subcommand>"), "the top level's usage was shown: \(format.output)")
+    // A nested tool's.
+    let pixels = try runProcess(ws.mammoflow, ["dicom", "pixels", "\(ws.root)/none.dcm", "-o", "\(ws.root)/out.bmp"])
+    #expect(pixels.status == 64)
+    #expect(pixels.output.contains("Error: -o must end in .raw, .png or .pgm"), "\(pixels.output)")
+    #expect(pixels.output.contains("Usage: mammoflow dicom pixels <file>"), "\(pixels.output)")
+    #expect(pixels.output.contains("See 'mammoflow dicom pixels --help'"), "\(pixels.output)")
 }
 
 @Test func sigintStopsTheRunningStageAndCommitsNothing() throws {
@@ -312,6 +358,6 @@ stages:
     let store = Store(root: "\(ws.root)/cache")
     #expect(try FileManager.default.contentsOfDirectory(atPath: store.tmpDirectory).isEmpty)
     #expect(store.allRunKeys().count == 1)
-    let leftover = try shell("/usr/bin/pgrep", ["-f", "\(ws.root)/cache/tmp"])
+    let leftover = try runProcess("/usr/bin/pgrep", ["-f", "\(ws.root)/cache/tmp"])
     #expect(leftover.output.isEmpty, "stage processes still running: \(leftover.output)")
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Pipeline
 import Shards
+import StageTesting
 import Testing
 
 /// The whole chain with the real stage executables, on a cohort small enough for a test: synthetic DICOM
@@ -20,17 +21,18 @@ import Testing
           score:     { run: mammoflow-score, deps: [predict, synth, folds], params: { bootstrap: 50 } }
         """
 
+    /// A scratch folder with `pipeline` as chain.yaml, run by the built `mammoflow` into its own cache.
     struct Chain {
         let root: String
         let mammoflow: String
-        init() throws {
+        init(_ name: String = "end-to-end", pipeline: String = EndToEndTests.pipeline) throws {
             let products = try #require(builtProductsDirectory(), "build the package first: the mammoflow binary was not found")
             mammoflow = "\(products)/mammoflow"
-            root = try scratch("end-to-end")
-            try write("\(root)/chain.yaml", EndToEndTests.pipeline)
+            root = try scratch(name)
+            try write("\(root)/chain.yaml", pipeline)
         }
-        func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-            try shell(mammoflow, arguments + ["--cache", "\(root)/cache"], cwd: root)
+        func run(_ arguments: [String]) throws -> ProcessOutput {
+            try runProcess(mammoflow, arguments + ["--cache", "\(root)/cache"], cwd: root)
         }
         /// The newest committed artifact of a stage (its files located in the store).
         func artifact(_ stage: String) throws -> [RunRecord] {

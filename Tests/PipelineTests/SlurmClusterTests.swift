@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Pipeline
 import Shards
+import StageTesting
 import Testing
 
 /// The repository's root (scripts/ is there).
@@ -13,7 +14,7 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 /// where it cannot be installed or started (slurmd and munged need root).
 func requireSlurm() throws {
     if getuid() != 0 { try Test.cancel("skipped: a one-node Slurm cluster is installed and started as root, and this is not root") }
-    let installed = try shell("\(packageRoot)/scripts/install-slurm.sh", [])
+    let installed = try runProcess("\(packageRoot)/scripts/install-slurm.sh", [])
     switch installed.status {
     case 0: return
     case 2, 3: try Test.cancel("skipped: Slurm cannot be installed here (\(installed.output.trimmingCharacters(in: .whitespacesAndNewlines)))")
@@ -32,8 +33,8 @@ func requireSlurm() throws {
     // Short: munged's socket path must fit in a Unix socket address (108 bytes).
     let cluster = "/tmp/mf-slurm-\(UUID().uuidString.prefix(8))"
     let script = "\(packageRoot)/scripts/slurm-one-node.sh"
-    let started = try shell(script, ["start", cluster])
-    defer { _ = try? shell(script, ["stop", cluster]) }
+    let started = try runProcess(script, ["start", cluster])
+    defer { _ = try? runProcess(script, ["stop", cluster]) }
     try #require(started.status == 0, "the one-node cluster did not start: \(started.output)")
 
     try write("\(root)/p.yaml", """
@@ -44,7 +45,7 @@ func requireSlurm() throws {
                 resources: { cpus: 1, mem: 500M, time: "5:00" } }
     """)
     func mammoflow(_ arguments: [String], cache: String) throws -> String {
-        let ran = try shell("/usr/bin/env", ["SLURM_CONF=\(cluster)/slurm.conf", "\(products)/mammoflow"] + arguments + ["--cache", "\(root)/\(cache)"], cwd: root)
+        let ran = try runProcess("/usr/bin/env", ["SLURM_CONF=\(cluster)/slurm.conf", "\(products)/mammoflow"] + arguments + ["--cache", "\(root)/\(cache)"], cwd: root)
         #expect(ran.status == 0, "mammoflow \(arguments.joined(separator: " ")): \(ran.output)")
         return ran.output
     }

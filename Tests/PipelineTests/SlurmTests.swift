@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 @testable import Pipeline
 import Shards
+import StageTesting
 import Testing
 
 // The Slurm executor without Slurm: the script and arguments it submits, how it reads squeue and scontrol,
@@ -43,12 +44,12 @@ func sampleJob(in root: String, environment: [String: String] = ["MAMMOFLOW_CACH
     let job = sampleJob(in: root)
     let submission = SlurmSubmission(job: job, executor: ExecutorSpec(kind: .slurm))
     try write(submission.scriptPath, submission.script, executable: true)
-    let ran = try shell("/bin/sh", [submission.scriptPath], cwd: "\(root)/tmp/j")
+    let ran = try runProcess("/bin/sh", [submission.scriptPath], cwd: "\(root)/tmp/j")
     #expect(ran.status == 0)
     #expect(ran.output == "args: --job \(root)/tmp/j/job.json\ncwd: \(root)/tmp/j\ncache: /c/it's here\n")
 
     unlink(job.jobFile)
-    let missing = try shell("/bin/sh", [submission.scriptPath], cwd: "\(root)/tmp/j")
+    let missing = try runProcess("/bin/sh", [submission.scriptPath], cwd: "\(root)/tmp/j")
     #expect(missing.status == 97)
     #expect(missing.output.contains("the job file \(job.jobFile) is not there on"))
     #expect(missing.output.contains("every node mounts at the same path"))

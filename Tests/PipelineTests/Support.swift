@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Pipeline
 import Shards
+import StageTesting
 
 /// A fresh directory per test (tests run in parallel).
 func scratch(_ name: String = #function) throws -> String {
@@ -99,31 +100,6 @@ struct Workspace {
                                       display: ProgressDisplay(isTerminal: false, write: { _ in }))
         return scheduler.run()
     }
-}
-
-/// The directory holding the built `mammoflow` binaries (beside the test bundle, or .build/debug).
-func builtProductsDirectory() -> String? {
-    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    var candidates = [URL(fileURLWithPath: exe).deletingLastPathComponent().path]
-    let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    candidates.append(package.appendingPathComponent(".build/debug").path)
-    return candidates.first { FileManager.default.isExecutableFile(atPath: "\($0)/mammoflow") }
-}
-
-/// Runs a command, returns (status, stdout+stderr).
-@discardableResult
-func shell(_ executable: String, _ arguments: [String], cwd: String? = nil) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
 /// A shell-script stage: writes `result.txt` = its params line + its inputs' contents, its manifest with

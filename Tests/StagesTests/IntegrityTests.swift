@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Imaging
 import Shards
+import StageTesting
 import Testing
 @testable import Stages
 
@@ -11,17 +12,12 @@ import Testing
 private func contextReadingThreeImages(_ name: String = #function) throws -> (StageContext, ArtifactManifest, shard: String) {
     let dir = NSTemporaryDirectory() + "mammoflow-stages-\(name.prefix(while: { $0 != "(" }))-\(UUID().uuidString.prefix(8))"
     try FileManager.default.createDirectory(atPath: "\(dir)/out", withIntermediateDirectories: true)
-    let writer = try ShardWriter(directory: dir)
-    for (i, key) in ["a", "b", "c"].enumerated() {
+    let input = try StageHarness.inputArtifact(["a", "b", "c"].enumerated().map { i, key in
         let image = GrayImage(width: 8, height: 6, bits: 12, filledWith: UInt16(100 * (i + 1)))
-        try writer.append(key: key, metadata: ["file": .string("\(key).dcm")], payload: image.payload.encode(), elementSize: 2)
-    }
-    let info = try writer.finish()
-    let path = "\(dir)/\(info.name)"
-    let input = ArtifactManifest(stage: "crop", files: [ArtifactFile(path: info.name, sha256: info.sha256, size: info.size,
-                                                                    records: info.records, location: path)], records: 3)
+        return InputRecord(key: key, metadata: ["file": .string("\(key).dcm")], payload: image.payload.encode(), elementSize: 2)
+    }, in: dir, stage: "crop")
     let job = StageJob(stage: "pectoral", params: [:], inputs: ["crop": input], output: "\(dir)/out", threads: 2)
-    return (try StageContext(job: job), input, path)
+    return (try StageContext(job: job), input, input.files[0].location!)
 }
 
 /// Flips one byte of record `key`'s stored frame, as a failing disk or a stray write would.

@@ -23,6 +23,19 @@ import Validation
         #expect(rejects.contains { $0.reason == "image record has no row in train.csv" })
     }
 
+    @Test func anImageAnUpstreamStageRejectedIsNeitherJoinedNorRejectedAgain() throws {
+        // The folds stage rejects a row with a bad label; the image stages, which hold no labels, still
+        // have its image: train and predict leave it out without a second reject.
+        let cohort = try ToyCohort(patients: 2)
+        let records = cohort.images.map(\.record)
+        let dropped = records[1].key
+        let table = cohort.table.filter { "\(cohort.table.rows[$0][0])/\(cohort.table.rows[$0][1])" != dropped }
+        let (images, rejects) = try joinImages(records: records, table: table, folds: nil, upstreamRejects: [dropped],
+                                               binaryColumns: ["cancer"])
+        #expect(images.map(\.key) == records.map(\.key).filter { $0 != dropped })
+        #expect(rejects.isEmpty, "\(rejects)")
+    }
+
     @Test func aLabelThatIsNotBinaryRefusesTheTable() throws {
         let cohort = try ToyCohort(patients: 1)
         var rows = cohort.table.rows

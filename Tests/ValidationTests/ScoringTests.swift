@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 import Testing
 @testable import Validation
 
@@ -49,6 +50,27 @@ import Testing
         #expect(rejects[1].reason == "image not in train.csv")
     }
 
+    @Test func aTableRowWithABadLabelIsRejectedAndCountedNotFatal() throws {
+        // Image records carry no labels, so the scoring is where a bad label cell is found (when no folds
+        // stage found it first): the row is a reject with its reason, the others are scored.
+        let table = try CSVTable(parsing: Array("""
+            patient_id,image_id,laterality,cancer
+            5,100,L,1
+            5,101,R,maybe
+            6,200,L,0
+
+            """.utf8), file: "train.csv")
+        let predictions = try CSVTable(parsing: Array("image,prediction,fold\n5/100,0.9,0\n6/200,0.3,1\n".utf8), file: "predictions.csv")
+        let run = try ScoreRun(predictions: predictions, table: table, replicates: 0, seed: 0)
+        #expect(run.tableRejects.map(\.key) == ["5/101"])
+        #expect(run.tableRejects.first?.reason == "train.csv line 3: column cancer: \"maybe\" is not 0 or 1")
+        #expect(run.report.coverage == Coverage(imagesScored: 2, imagesInTable: 3, imagesRejected: 1))
+        #expect(run.report.coverage?.isComplete == true)
+        // Rejected by an earlier stage (folds): counted the same, not rejected again.
+        let reported = try ScoreRun(predictions: predictions, table: table, replicates: 0, seed: 0, rejectedUpstream: ["5/101"])
+        #expect(reported.tableRejects.isEmpty && reported.report.coverage == run.report.coverage)
+    }
+
     @Test func aPartialSetOfPredictionsIsRefusedUnlessAskedAndItsCoverageIsRecorded() throws {
         let table = try CSVTable(parsing: Array("""
             patient_id,image_id,laterality,cancer
@@ -80,7 +102,7 @@ import Testing
         // An image an earlier stage rejected (and reported) is counted, not held against the set.
         let reported = try ScoreRun(predictions: predictions, table: table, replicates: 0, seed: 0, rejectedUpstream: ["6/201"])
         #expect(reported.report.coverage == Coverage(imagesScored: 3, imagesInTable: 4, imagesRejected: 1))
-        #expect(reported.summary.contains("scored 3 of the table's 4 images, 1 rejected upstream\n"))
+        #expect(reported.summary.contains("scored 3 of the table's 4 images, 1 rejected\n"))
     }
 
     @Test func bootstrapIsSeededAndBracketsTheEstimate() {

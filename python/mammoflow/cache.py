@@ -53,8 +53,9 @@ class ArtifactFile:
 
 
 def typed_cell(text: str) -> Any:
-    """A table cell typed as the decode stage types the rows it copies into image metadata: empty is None,
-    True/False are booleans, whole numbers ints, other numbers without letters floats, the rest text."""
+    """A table cell typed as the decode stage types the cells it copies into image metadata (those that
+    describe the image): empty is None, True/False are booleans, whole numbers ints, other numbers without
+    letters floats, the rest text."""
     t = text.strip()
     if t == "":
         return None

@@ -47,7 +47,7 @@ class CorruptRecordError(ShardError):
 
 
 class ImagePayloadError(ValueError):
-    """A payload that is not an image payload (ImagePayload of Sources/Shards/ImagePayload.swift)."""
+    """A payload that is not an image payload (ImagePayload of Sources/Shards/Format/ImagePayload.swift)."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,9 @@ __all__ = ["ImageRecords", "ShardImageDataset"]
 
 class ImageRecords:
     """The image records of ``run``'s artifact, each with its row: from ``table`` (a Table such as
-    ``cache.newest_run("synth").table("train.csv")``, or rows by key), else the record's own metadata.
+    ``cache.newest_run("synth").table("train.csv")``, or rows by key), else the record's own metadata, which
+    holds the cells that describe the image (patient_id, image_id, laterality, view) and no labels: labels
+    stay in the table, so that fixing one reruns no image stage.
 
     ``keys`` selects records (e.g. the images of some folds), in that order; by default every record, in
     the artifact's order. ``label`` names the column returned instead of the whole row. A record without a
@@ -48,6 +50,9 @@ class ImageRecords:
             raise CacheError(run.record_path, f"{len(missing)} records of the {run.stage} artifact have no table "
                                               f"row, e.g. {missing[:3]}")
         self.rows = [rows[k] for k in self.keys]
+        if label is not None and table is None and any(label not in row for row in self.rows):
+            raise CacheError(run.record_path, f"the {run.stage} records carry no {label!r}: image records hold no "
+                                              "labels; pass the table, e.g. cache.newest_run(\"synth\").table(\"train.csv\")")
         if label is not None:
             empty = [k for k, row in zip(self.keys, self.rows) if row.get(label) is None]
             if empty:

@@ -35,9 +35,12 @@ def test_tables_are_typed_as_the_decode_stage_types_image_metadata(cache_dir):
     assert table.columns[:2] == ["site_id", "patient_id"]
     rows = table.by_key()
     assert len(rows) == len(table.rows)
+    image_columns = ["patient_id", "image_id", "laterality", "view"]
     for key, metadata, _ in cache.newest_run("downscale").records():
-        # The decode stage copied each row into its image's metadata, typed by Swift.
-        assert {c: metadata[c] for c in table.columns} == rows[key]
+        # The decode stage copied the cells that describe the image into its metadata, typed by Swift, and
+        # no label or clinical cell (those are joined from the table where they are used).
+        assert {c: metadata[c] for c in image_columns} == {c: rows[key][c] for c in image_columns}
+        assert not set(table.columns) - set(image_columns) & set(metadata), metadata
     folds = cache.newest_run("folds").table("folds.csv")
     assert folds.columns == ["image", "patient_id", "image_id", "fold"]
     assert {r["image"] for r in folds.rows} == set(rows)

@@ -35,6 +35,8 @@ def test_keys_select_records_such_as_a_fold(cache_dir):
     records = ImageRecords(cache.newest_run("downscale"), keys=fold0)
     assert records.keys == fold0 and 0 < len(records) < cache.newest_run("downscale").record_count
     assert [row["key"] for row in records.rows] == fold0  # no table: the records' own metadata
+    with pytest.raises(CacheError, match="the downscale records carry no 'cancer': image records hold no labels"):
+        ImageRecords(cache.newest_run("downscale"), keys=fold0, label="cancer")
 
 
 def test_a_record_without_a_row_or_label_is_an_error_not_a_drop(cache_dir):

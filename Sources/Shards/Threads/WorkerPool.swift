@@ -6,10 +6,9 @@ import Foundation
 /// Threads started on demand, at most one per core, and kept for the life of the process: they run the
 /// shard reader's hashing and the parts of large records, and the writer's part compression.
 ///
-/// Why not GCD or Foundation's `Thread`: in a fresh process `concurrentPerform` took about a millisecond to
-/// bring up its first worker and a `Thread` 0.4 ms to start, more than decoding a whole 2 MiB record, which
-/// is what every one-record read (`mammoflow shard cat --key`, `show --id`) pays. A pthread starts in tens
-/// of microseconds.
+/// Why not GCD or Foundation's `Thread`: in a fresh process either takes longer to bring up its first worker
+/// than decoding a whole 2 MiB record takes, which is what every one-record read (`mammoflow shard cat --key`,
+/// `show --id`) pays. A pthread starts an order of magnitude sooner (docs/measurements.md).
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool(limit: max(1, ProcessInfo.processInfo.activeProcessorCount))
 

@@ -5,7 +5,7 @@ import Pipeline
 import Shards
 
 /// `mammoflow sheet`: a PNG contact sheet of an image artifact, to see a preprocessing variant at a glance.
-struct Sheet: ParsableCommand {
+struct SheetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sheet",
         abstract: "Draw a contact sheet of an image artifact's records (thumbnails, labels, crop box, pectoral line).")

@@ -4,7 +4,7 @@ import Imaging
 
 /// `mammoflow imaging-bench OP IMAGE.png`: times one imaging step in-process for bench/bench_imaging.py
 /// (best of --repeat runs, so process start and PNG reading are not measured) and prints one JSON line.
-struct ImagingBench: ParsableCommand {
+struct ImagingBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "imaging-bench", abstract: "Time crop, pectoral or downscale on one gray PNG (for make bench).",
         shouldDisplay: false)

@@ -1,20 +1,21 @@
 /// A pull parser over JSON bytes (RFC 8259): `JSONValue.parse` builds a tree with it, and the stage contract's
-/// documents read their fields with it straight into typed values. A 54,706-file manifest took 0.3 s through
-/// Foundation's JSONDecoder and 0.25 s as a tree of dictionaries; read this way it takes a fraction of that.
+/// documents read their fields with it straight into typed values, without the intermediate objects that make
+/// Foundation's JSONDecoder, or a tree of dictionaries, slow on a manifest of every file of an archive
+/// (docs/measurements.md).
 ///
 /// Syntax errors are `JSONValue.ParseError` (with the byte offset); wrong or missing fields are
 /// `JSONReader.FieldError` naming the field's path, e.g. `files[3].sha256: expected a string, found a number`.
 /// Strings without escapes become Strings straight from their bytes (validated as UTF-8), and integers are
 /// read digit by digit.
 public struct JSONReader {
-    public struct FieldError: Error, CustomStringConvertible {
+    public struct FieldError: SubjectReasonError {
         public let field: String
         public let reason: String
         public init(field: String, reason: String) {
             self.field = field
             self.reason = reason
         }
-        public var description: String { "\(field): \(reason)" }
+        public var subject: String { field }
     }
 
     enum PathComponent {

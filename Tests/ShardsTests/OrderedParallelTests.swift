@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Stages
+import Shards
 
 @Test func orderedParallelMapDeliversInOrder() throws {
     var seen: [Int] = []

@@ -6,7 +6,7 @@ import Darwin
 import Foundation
 
 /// An error of file I/O that names the file and the reason (errno's text).
-public struct FileError: Error, CustomStringConvertible {
+public struct FileError: SubjectReasonError {
     public let path: String
     public let reason: String
 
@@ -19,7 +19,7 @@ public struct FileError: Error, CustomStringConvertible {
         FileError(path: path, reason: "\(what): \(String(cString: strerror(Glibc.errno)))")
     }
 
-    public var description: String { "\(path): \(reason)" }
+    public var subject: String { path }
 }
 
 /// A file descriptor with EINTR-safe, complete reads and writes. Closed on deinit.
@@ -174,8 +174,9 @@ public final class MappedFile: @unchecked Sendable {
 }
 
 /// Page-aligned anonymous memory for large scratch buffers, mapped in one system call and, from 1 MiB, on
-/// transparent huge pages where the kernel offers them. A fresh 2 MiB buffer otherwise costs 512 page faults:
-/// 1.2 ms here, half as long as decoding a 2 MiB record into it; one huge page costs 0.09 ms.
+/// transparent huge pages where the kernel offers them. A fresh 2 MiB buffer otherwise costs 512 page faults,
+/// a large share of the time decoding a 2 MiB record into it takes; one huge page is one fault
+/// (docs/measurements.md).
 public final class PageBuffer: @unchecked Sendable {
     public let bytes: UnsafeMutableRawBufferPointer
     private let mappedLength: Int

@@ -28,14 +28,14 @@ public enum ShardFormat {
     public static let defaultTargetBytes = 128 << 20
 }
 
-public struct ShardError: Error, CustomStringConvertible {
+public struct ShardError: SubjectReasonError {
     public let path: String
     public let reason: String
     public init(path: String, reason: String) {
         self.path = path
         self.reason = reason
     }
-    public var description: String { "\(path): \(reason)" }
+    public var subject: String { path }
 }
 
 /// One record's place in a shard.
