@@ -35,6 +35,9 @@ extension Scheduler {
                                pipeline: engine.pipeline.file, seconds: ProcessInfo.processInfo.systemUptime - work.started)
         // A single job's manifest, just parsed and checked, goes into the record as the stage wrote it.
         try store.writeRun(record, manifestJSON: work.jobs.count == 1 ? slices.manifestBytes : nil)
+        // The next run of the same recipe copies unchanged records from this one. Losing that note costs
+        // recomputation only, never a wrong byte.
+        if engine.reusingStages.contains(unit.stage.name) { try? store.rememberRecipe(of: unit.parts, key: unit.key) }
         for job in work.jobs {
             try? FileManager.default.removeItem(atPath: (job.outputDirectory as NSString).deletingLastPathComponent)
         }

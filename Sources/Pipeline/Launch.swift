@@ -10,8 +10,9 @@ struct QueuedJob {
 }
 
 extension Scheduler {
-    /// The jobs of a unit's slices, each with a fresh directory under tmp/.
-    func prepareJobs(_ work: UnitWork, inputs located: [String: ArtifactManifest]) throws -> [QueuedJob] {
+    /// The jobs of a unit's slices, each with a fresh directory under tmp/. `reuse`: the earlier artifact the
+    /// jobs may copy unchanged records from (docs/stage-contract.md, "Record reuse").
+    func prepareJobs(_ work: UnitWork, inputs located: [String: ArtifactManifest], reuse: ArtifactManifest?) throws -> [QueuedJob] {
         let unit = work.unit
         let count = unit.stage.slices
         return try (0..<count).map { i in
@@ -19,7 +20,7 @@ extension Scheduler {
             let output = "\(dir)/out"
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
             let job = StageJob(stage: unit.stage.name, params: unit.parts.params, inputs: located, output: output,
-                               threads: 1, slice: count > 1 ? JobSlice(index: i, count: count) : nil)
+                               threads: 1, slice: count > 1 ? JobSlice(index: i, count: count) : nil, reuse: reuse)
             let log = count > 1 ? "\(store.logsDirectory)/\(unit.key).\(i).log" : "\(store.logsDirectory)/\(unit.key).log"
             let process = ProcessJob(label: count > 1 ? "\(unit.label)#\(i + 1)/\(count)" : unit.label,
                                      executable: engine.pipeline.executables[unit.stage.name]!, jobFile: "\(dir)/job.json",
@@ -55,6 +56,7 @@ extension Scheduler {
         Thread.detachNewThread { [self] in
             let start = ProcessInfo.processInfo.systemUptime
             var status: Int32 = 1
+            var reuse: ReuseCounts?
             do {
                 var stageJob = queued.stageJob
                 stageJob.threads = executor.threads(for: job, share: threads)
@@ -64,12 +66,14 @@ extension Scheduler {
                 status = executor.execute(job) { [display] line in
                     log.write(Data((line + "\n").utf8))
                     if let p = parseProgressLine(line) { display.jobProgress(job.label, done: p.done, total: p.total) }
+                    if let counts = ReuseCounts(reportLine: line) { reuse = counts }
                 }
                 try? log.close()
             } catch {
                 try? Data("cannot start the job: \(error)\n".utf8).write(to: URL(fileURLWithPath: job.logFile))
             }
-            done(Finished(job: job, work: queued.work, status: status, seconds: ProcessInfo.processInfo.systemUptime - start))
+            done(Finished(job: job, work: queued.work, status: status, seconds: ProcessInfo.processInfo.systemUptime - start,
+                          reuse: reuse))
         }
     }
 

@@ -33,6 +33,9 @@ public struct RunReport: Sendable {
     public var blocked: [String] = []
     /// Each stage's own rejects (not those carried from its inputs), in pipeline order, for stages with any.
     public var rejects: [(stage: String, count: Int)] = []
+    /// For each stage that ran and declares record reuse, in pipeline order: records its jobs copied from an
+    /// earlier artifact and computed (from their `records reused R computed C` lines).
+    public var reuse: [(stage: String, counts: ReuseCounts)] = []
     /// Stages that would run (dry run).
     public var wouldRun: [(stage: String, reasons: [String])] = []
     public var interrupted = false
@@ -95,6 +98,8 @@ public final class Scheduler: @unchecked Sendable {
         var records: [String: RunRecord]
         var openUnits = 0
         var failures: [String] = []
+        /// What its jobs reported copying and computing, when any did.
+        var reuse: ReuseCounts?
         init(plan: StagePlan) {
             stage = plan.stage
             units = plan.units
@@ -107,6 +112,8 @@ public final class Scheduler: @unchecked Sendable {
         let work: UnitWork
         let status: Int32
         let seconds: Double
+        /// The job's `records reused R computed C` line, if it wrote one.
+        let reuse: ReuseCounts?
     }
 
     /// Everything one run tracks; read and changed only with `condition` held.
@@ -165,7 +172,9 @@ public final class Scheduler: @unchecked Sendable {
                 for (unit, _) in plan.stale {
                     do {
                         let unitWork = UnitWork(unit: unit, slices: plan.stage.slices)
-                        let jobs = try prepareJobs(unitWork, inputs: inputs)
+                        // A forced stage recomputes everything (that is also how a damaged object is repaired).
+                        let earlier = plan.forced ? nil : engine.earlierRun(for: unit)
+                        let jobs = try prepareJobs(unitWork, inputs: inputs, reuse: earlier.map { engine.located($0.manifest) })
                         unitWork.jobs = jobs.map(\.process)
                         state.queue += jobs
                         display.addJobs(jobs.count)
@@ -187,6 +196,8 @@ public final class Scheduler: @unchecked Sendable {
         work.remaining -= 1
         let ok = result.status == 0 && !cancelled
         display.jobFinished(result.job.label, ok: ok, seconds: result.seconds)
+        let stageWork = state.works[work.unit.stage.name]!
+        if ok, let counts = result.reuse { stageWork.reuse = (stageWork.reuse ?? ReuseCounts()) + counts }
         if !ok {
             work.failures.append(failureText(result))
             // The unit's other slices are pointless now.
@@ -195,7 +206,6 @@ public final class Scheduler: @unchecked Sendable {
             work.remaining -= dropped
         }
         guard work.remaining == 0 else { return }
-        let stageWork = state.works[work.unit.stage.name]!
         stageWork.openUnits -= 1
         if work.failures.isEmpty {
             condition.unlock()
@@ -235,6 +245,7 @@ public final class Scheduler: @unchecked Sendable {
         state.artifacts[stage.name] = artifact
         let own = artifact.rejects.filter { $0.stage == stage.name }.count
         if own > 0 { state.report.rejects.append((stage.name, own)) }
+        if let counts = work.reuse { state.report.reuse.append((stage.name, counts)) }
         if !state.report.ran.contains(stage.name) { state.report.fresh.append(stage.name) }
         let last = work.units.map { Store.LastRun(key: $0.key, parts: $0.parts) }
         if store.lastRun(pipeline: engine.pipeline.file, stage: stage.name) != last {

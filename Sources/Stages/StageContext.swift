@@ -135,19 +135,21 @@ public final class StageContext {
             .sorted { ($0.entries.first?.key ?? "") < ($1.entries.first?.key ?? "") }
     }
 
-    /// Every record of an input artifact, in key order, restricted to this job's slice.
+    /// Every record of an input artifact, in key order, restricted to this job's slice. The shards of a sliced
+    /// stage's artifact interleave (each slice wrote every N-th record), so records are put in key order
+    /// across shards, not shard after shard: a stage writing them needs ascending keys.
     public func records(of manifest: ArtifactManifest) throws -> [RecordRef] {
-        var refs: [RecordRef] = []
-        var position = 0
+        var all: [RecordRef] = []
+        var ordered = true
         for shard in try shards(of: manifest) {
             let metadata = try InputIntegrityError.checking(shard.path) { try shard.metadata() }
-            for i in 0..<shard.count {
-                defer { position += 1 }
-                if let slice = job.slice, !slice.contains(position: position) { continue }
-                refs.append(RecordRef(shard: shard, index: i, metadata: metadata[i]))
-            }
+            if let last = all.last?.key, let first = shard.entries.first?.key,
+               !Array(last.utf8).lexicographicallyPrecedes(Array(first.utf8)) { ordered = false }
+            all += (0..<shard.count).map { RecordRef(shard: shard, index: $0, metadata: metadata[$0]) }
         }
-        return refs
+        if !ordered { all.sort { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) } }
+        guard let slice = job.slice else { return all }
+        return all.enumerated().filter { slice.contains(position: $0.offset) }.map(\.element)
     }
 
     // MARK: Outputs

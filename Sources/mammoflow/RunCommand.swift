@@ -73,6 +73,7 @@ struct RunCommand: ParsableCommand {
         if !report.blocked.isEmpty { printError("not run because a dependency failed: \(report.blocked.joined(separator: ", "))") }
         let seconds = Date().timeIntervalSince(started)
         printError("ran \(report.ran.count), fresh \(report.fresh.count), failed \(report.failed.count) (\(String(format: "%.2f", seconds)) s)")
+        for (stage, counts) in report.reuse { printError("\(stage): \(counts.doneText)") }
         for (stage, count) in report.rejects {
             printError("\(stage): \(count) reject\(count == 1 ? "" : "s"); list: \(pipeline.hint("show \(stage)", cache: cacheOptions)) --rejects")
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Pipeline
 import Shards
+import StageTesting
 import Testing
 
 /// Record reuse with the real image stages: after each edit of a small synthetic dataset, an incremental rerun
@@ -20,7 +21,7 @@ import Testing
             mammoflow = "\(products)/mammoflow"
             root = try scratch("record-reuse")
             for (folder, patients, seed) in [(data, 5, 3), (extra, 2, 8)] {
-                let made = try shell(mammoflow, ["synth", "--out", folder, "--patients", "\(patients)", "--seed", "\(seed)", "--scale", "0.08"])
+                let made = try runProcess(mammoflow, ["synth", "--out", folder, "--patients", "\(patients)", "--seed", "\(seed)", "--scale", "0.08"])
                 try #require(made.status == 0, "synth failed: \(made.output)")
             }
             let sliced = slices > 1 ? ", slices: \(slices)" : ""
@@ -36,7 +37,7 @@ import Testing
 
         /// Runs the pipeline with `cache`; returns the records each image stage computed and copied.
         func run(cache: String) throws -> [String: (computed: Int, copied: Int)] {
-            let result = try shell(mammoflow, ["run", "p.yaml", "--cache", "\(root)/\(cache)"], cwd: root)
+            let result = try runProcess(mammoflow, ["run", "p.yaml", "--cache", "\(root)/\(cache)"], cwd: root)
             try #require(result.status == 0, "run failed:\n\(result.output.suffix(3000))")
             var counts: [String: (Int, Int)] = [:]
             for line in result.output.split(separator: "\n") {
@@ -69,7 +70,7 @@ import Testing
         }
 
         func table() throws -> [[String]] {
-            try String(contentsOfFile: "\(data)/train.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+            try String(contentsOfFile: "\(data)/train.csv", encoding: .utf8).split(whereSeparator: \.isNewline).map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         }
 
         func writeTable(_ rows: [[String]]) throws {
@@ -107,8 +108,17 @@ import Testing
         expectComputed(edited, 1, "one view changed")
         #expect(edited["decode"]?.copied == images - 1)
 
+        // A label changes: labels stay in the table, so decode copies every record into the artifact it had
+        // and nothing downstream runs.
+        let cancer = try setup.column("cancer")
+        rows[3][cancer] = rows[3][cancer] == "0" ? "1" : "0"
+        try setup.writeTable(rows)
+        let relabelled = try setup.rerunMatchesCold("cold-label")
+        #expect(relabelled["decode"]?.computed == 0 && relabelled["decode"]?.copied == images)
+        for stage in Self.imageStages.dropFirst() { #expect(relabelled[stage] == nil, "\(stage) ran after a label change") }
+
         // Three new images (files and rows from another cohort).
-        let extra = try String(contentsOfFile: "\(setup.extra)/train.csv", encoding: .utf8).split(separator: "\n")
+        let extra = try String(contentsOfFile: "\(setup.extra)/train.csv", encoding: .utf8).split(whereSeparator: \.isNewline)
             .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         for row in extra[1...3] {
             let to = setup.imagePath(setup.data, row, extra)
@@ -123,6 +133,12 @@ import Testing
         let victim = setup.imagePath(setup.data, rows[4], rows)
         try FileManager.default.removeItem(atPath: victim)
         try FileManager.default.copyItem(atPath: setup.imagePath(setup.extra, extra[4], extra), toPath: victim)
+        // status says so before anything runs: exactly once decode's input is known, else after ingest ran.
+        let before = try runProcess(setup.mammoflow, ["status", "p.yaml", "--cache", "\(setup.root)/warm"], cwd: setup.root).output
+        #expect(before.contains("up to \(rows.count - 1) records to copy from an earlier run: counted after ingest ran"), "\(before)")
+        _ = try runProcess(setup.mammoflow, ["run", "p.yaml", "--until", "ingest", "--cache", "\(setup.root)/warm"], cwd: setup.root)
+        let known = try runProcess(setup.mammoflow, ["status", "p.yaml", "--cache", "\(setup.root)/warm"], cwd: setup.root).output
+        #expect(known.contains("1 record to compute, \(rows.count - 2) to copy from an earlier run"), "\(known)")
         expectComputed(try setup.rerunMatchesCold("cold-replaced"), 1, "one file replaced")
 
         // One image deleted (file and row): nothing computed, one record fewer.
@@ -139,7 +155,7 @@ import Testing
         _ = try setup.run(cache: "warm")
         // A new image at the front moves every later record to the other slice.
         var rows = try setup.table()
-        let extra = try String(contentsOfFile: "\(setup.extra)/train.csv", encoding: .utf8).split(separator: "\n")
+        let extra = try String(contentsOfFile: "\(setup.extra)/train.csv", encoding: .utf8).split(whereSeparator: \.isNewline)
             .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         let to = setup.imagePath(setup.data, extra[1], extra)
         try FileManager.default.createDirectory(atPath: (to as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
