@@ -13,6 +13,7 @@ import Shards
 ///     tmp/                    job directories of running jobs (emptied by the next run)
 ///     logs/<key>.log          each job's stderr
 ///     state/                  stat caches: executables.tsv, sources.tsv
+///     recipes/<recipe>        key of the newest run of each recipe of a stage that reuses records (RecordReuse.swift)
 ///     quarantine/             objects `verify` found corrupt
 ///     lock                    who runs on this cache
 public struct Store: Sendable {
