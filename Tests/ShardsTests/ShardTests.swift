@@ -241,3 +241,33 @@ private func flipByte(inRecord i: Int, of path: String) throws {
         #expect { _ = try ZstdPart.split(record, expectedSize: e.rawLength - 1) } throws: { "\($0)".contains("more than") }
     }
 }
+
+@Test func recordsCompressedByTheirProducerOrCopiedAsStoredGiveTheSameShardBytes() throws {
+    // Records of one part and of several (16-bit samples, shuffled), with the empty one.
+    let payloads: [[UInt8]] = [[], noise(3000, seed: 1), (0..<(ShardWriter.partSize * 2 + 777)).map { UInt8(truncatingIfNeeded: $0 / 3) }]
+    let keys = ["a", "b", "c"]
+    let plainDir = try temporaryDirectory(), plain = try ShardWriter(directory: plainDir)
+    for (key, payload) in zip(keys, payloads) { try plain.append(key: key, metadata: ["n": 1], payload: payload, elementSize: 2) }
+    let plainInfo = try plain.finish()
+
+    let compressedDir = try temporaryDirectory(), compressed = try ShardWriter(directory: compressedDir)
+    for (key, payload) in zip(keys, payloads) {
+        let record = try payload.withUnsafeBytes { try CompressedRecord(payload: $0, elementSize: 2) }
+        try compressed.append(key: key, metadata: ["n": 1], compressed: record)
+    }
+    #expect(try compressed.finish().name == plainInfo.name)
+
+    let source = try ShardReader(path: "\(plainDir)/\(plainInfo.name)")
+    let copiedDir = try temporaryDirectory(), copied = try ShardWriter(directory: copiedDir)
+    for i in 0..<source.count { try copied.appendStored(key: keys[i], metadata: ["n": 1], from: source, at: i) }
+    #expect(try copied.finish().name == plainInfo.name)
+
+    // A stored frame that no longer matches its index is refused, naming the source.
+    var bytes = try readFile("\(plainDir)/\(plainInfo.name)")
+    bytes[source.entries[1].offset + 8] ^= 0xFF
+    try writeFileAtomically("\(plainDir)/\(plainInfo.name)", bytes)
+    let damaged = try ShardReader(path: "\(plainDir)/\(plainInfo.name)")
+    let refusing = try ShardWriter(directory: try temporaryDirectory())
+    #expect(throws: ShardError.self) { try damaged.checkFrame(at: 1) }
+    #expect(throws: ShardError.self) { try refusing.appendStored(key: "b", metadata: [:], from: damaged, at: 1) }
+}

@@ -82,6 +82,7 @@ public final class ShardWriter {
     private let file: FileDescriptor
     /// One per core, for the parts of a large record; the first also compresses everything else.
     private let compressors: [PartCompressor]
+    let level: Int32
     private var hasher = StreamingSHA256()
     private var offset = 0
     private var entries: [ShardIndexEntry] = []
@@ -97,6 +98,7 @@ public final class ShardWriter {
 
     public init(directory: String, level: Int32 = 3) throws {
         self.directory = directory
+        self.level = level
         tempPath = "\(directory)/.shard-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).tmp"
         file = try FileDescriptor(creating: tempPath)
         compressors = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map { _ in PartCompressor(level: level) }
@@ -112,6 +114,48 @@ public final class ShardWriter {
     }
 
     public func append(key: String, metadata: JSONValue, payload: UnsafeRawBufferPointer, elementSize: Int = 1) throws {
+        let fields = try checkedFields(key: key, metadata: metadata, elementSize: elementSize)
+        let frame = try compressRecord(payload, elementSize: elementSize)
+        try emit(frame)
+        entries.append(ShardIndexEntry(key: key, offset: offset - frame.count, frameLength: frame.count, rawLength: payload.count,
+                                       elementSize: elementSize, sha256: Digest.sha256(frame)))
+        metadataLines += JSONValue.object(fields).canonicalBytes
+        metadataLines.append(0x0A)
+    }
+
+    /// Appends a record its producer compressed already (`CompressedRecord`, at this writer's level): a stage
+    /// whose workers compress what they made keeps only compressed records waiting for the writer.
+    public func append(key: String, metadata: JSONValue, compressed record: CompressedRecord) throws {
+        precondition(record.level == level, "record compressed at level \(record.level), the shard is written at \(level)")
+        let fields = try checkedFields(key: key, metadata: metadata, elementSize: record.elementSize)
+        try emit(record.frame)
+        entries.append(ShardIndexEntry(key: key, offset: offset - record.frame.count, frameLength: record.frame.count,
+                                       rawLength: record.rawLength, elementSize: record.elementSize, sha256: Digest.sha256(record.frame)))
+        metadataLines += JSONValue.object(fields).canonicalBytes
+        metadataLines.append(0x0A)
+    }
+
+    /// Appends record `i` of `source` as it is stored there, with new metadata: its frame is copied rather
+    /// than decompressed and compressed again, so a stage passing a payload through unchanged pays for a copy.
+    /// The bytes are those `append` would write for the same payload at the source's level. With `verify`,
+    /// the frame's SHA-256 is checked against the source's index first (a mismatch is a `ShardError` naming
+    /// the source).
+    public func appendStored(key: String, metadata: JSONValue, from source: ShardReader, at i: Int, verify: Bool = true) throws {
+        let e = source.entries[i]
+        let fields = try checkedFields(key: key, metadata: metadata, elementSize: e.elementSize)
+        let frame = try source.frameBytes(e)
+        if verify && Digest.sha256(frame) != e.sha256 { throw source.hashMismatch(e) }
+        try file.writeAll(frame)
+        hasher.update(frame)
+        offset += frame.count
+        entries.append(ShardIndexEntry(key: key, offset: offset - frame.count, frameLength: frame.count, rawLength: e.rawLength,
+                                       elementSize: e.elementSize, sha256: e.sha256))
+        metadataLines += JSONValue.object(fields).canonicalBytes
+        metadataLines.append(0x0A)
+    }
+
+    /// The record's metadata fields with "key" added, once the key, its order and the element size are checked.
+    private func checkedFields(key: String, metadata: JSONValue, elementSize: Int) throws -> [String: JSONValue] {
         precondition(!finished, "append after finish")
         guard (1...255).contains(elementSize) else {
             throw ShardError(path: tempPath, reason: "element size \(elementSize) of record \"\(key)\" is not 1 to 255")
@@ -126,12 +170,7 @@ public final class ShardWriter {
             throw ShardError(path: tempPath, reason: "metadata of record \"\(key)\" must be a JSON object")
         }
         fields["key"] = .string(key)
-        let frame = try compressRecord(payload, elementSize: elementSize)
-        try emit(frame)
-        entries.append(ShardIndexEntry(key: key, offset: offset - frame.count, frameLength: frame.count, rawLength: payload.count,
-                                       elementSize: elementSize, sha256: Digest.sha256(frame)))
-        metadataLines += JSONValue.object(fields).canonicalBytes
-        metadataLines.append(0x0A)
+        return fields
     }
 
     /// The payload as one zstd frame, or as frames of `partSize` raw bytes compressed on all cores. Each part
@@ -205,6 +244,28 @@ public final class ShardWriter {
     }
 }
 
+/// A record's payload compressed as `ShardWriter.append` stores it (the same bytes: each part of `partSize` raw
+/// bytes its own frame), made by whoever produced the payload, on its own thread.
+public struct CompressedRecord: Sendable {
+    public let frame: [UInt8]
+    public let rawLength: Int
+    public let elementSize: Int
+    let level: Int32
+
+    public init(payload: UnsafeRawBufferPointer, elementSize: Int, level: Int32 = 3) throws {
+        let compressor = PartCompressor(level: level)
+        var frame: [UInt8] = []
+        for start in stride(from: 0, to: max(payload.count, 1), by: ShardWriter.partSize) {
+            let part = UnsafeRawBufferPointer(rebasing: payload[start..<min(start + ShardWriter.partSize, payload.count)])
+            frame += try compressor.compress(part, elementSize: elementSize)
+        }
+        self.frame = frame
+        rawLength = payload.count
+        self.elementSize = elementSize
+        self.level = level
+    }
+}
+
 /// Writes a key-ordered stream of records as a sequence of shards, starting a new one past `targetBytes`.
 public final class ShardSequenceWriter {
     public let directory: String
@@ -220,8 +281,23 @@ public final class ShardSequenceWriter {
     }
 
     public func append(key: String, metadata: JSONValue = .object([:]), payload: [UInt8], elementSize: Int = 1) throws {
+        try appending { try $0.append(key: key, metadata: metadata, payload: payload, elementSize: elementSize) }
+    }
+
+    /// `ShardWriter.append(key:metadata:compressed:)`: a record compressed by its producer.
+    public func append(key: String, metadata: JSONValue, compressed record: CompressedRecord) throws {
+        try appending { try $0.append(key: key, metadata: metadata, compressed: record) }
+    }
+
+    /// `ShardWriter.appendStored`: record `i` of `source`, its frame copied, with new metadata.
+    public func appendStored(key: String, metadata: JSONValue, from source: ShardReader, at i: Int, verify: Bool = true) throws {
+        try appending { try $0.appendStored(key: key, metadata: metadata, from: source, at: i, verify: verify) }
+    }
+
+    /// Runs `body` on the open shard (opening one first), then starts a new shard past `targetBytes`.
+    private func appending(_ body: (ShardWriter) throws -> Void) throws {
         if current == nil { current = try ShardWriter(directory: directory, level: level) }
-        try current!.append(key: key, metadata: metadata, payload: payload, elementSize: elementSize)
+        try body(current!)
         if current!.bytesWritten >= targetBytes {
             finished.append(try current!.finish())
             current = nil
@@ -327,6 +403,12 @@ public final class ShardReader: @unchecked Sendable {
         let frame = try frameBytes(e)
         if verify && Digest.sha256(frame) != e.sha256 { throw hashMismatch(e) }
         try decompress(e, frame, into: destination)
+    }
+
+    /// Checks record `i`'s stored frame against the SHA-256 in the index (without decompressing it).
+    public func checkFrame(at i: Int) throws {
+        let e = entries[i]
+        if Digest.sha256(try frameBytes(e)) != e.sha256 { throw hashMismatch(e) }
     }
 
     /// A record's compressed frame, in place in the mapped file (no copy).
