@@ -88,7 +88,7 @@ enum StageRun {
     do {
         _ = try StageRun.run("downscale", params: ["factor": 2], input: reduced, in: "\(dir)/coarser")
         Issue.record("a decode reduction the factor cannot hold was accepted")
-    } catch let error as StageRun.StageError {
+    } catch let error as StageRunFailure {
         #expect(error.log.contains("already reduced by 4 at decode") && error.log.contains("set decode's reduce"), "\(error.log)")
     }
 }
