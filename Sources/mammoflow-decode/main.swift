@@ -23,7 +23,7 @@ let mmapThreshold: Int32 = -3
 
 // glibc raises its mmap threshold to the largest block freed (up to 32 MB), after which freed codestreams and
 // compressed full-size images stay in the heap and the peak grows: a fixed threshold returns every block of
-// 4 MB or more to the system when it is freed (reduce 0's peak with 2 workers: about 560 MB without, 380 MB with).
+// 4 MB or more to the system when it is freed (reduce 0's peak with 2 workers: about 560 MB without, 373 MB with).
 _ = mallopt(mmapThreshold, 4 << 20)
 #endif
 
