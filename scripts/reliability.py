@@ -26,7 +26,7 @@ import time
 
 PIPELINE = """stages:
   synth:     {{ run: mammoflow-synth, params: {{ patients: {patients}, seed: 11, scale: 0.1, prevalence: 0.15 }} }}
-  decode:    {{ run: mammoflow-decode, deps: [synth] }}
+  decode:    {{ run: mammoflow-decode, deps: [synth], params: {{ reduce: 0 }} }}
   downscale: {{ run: mammoflow-downscale, deps: [decode], params: {{ factor: 2 }} }}
   crop:      {{ run: mammoflow-crop, deps: [downscale] }}
   pectoral:  {{ run: mammoflow-pectoral, deps: [crop] }}

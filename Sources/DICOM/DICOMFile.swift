@@ -271,6 +271,23 @@ public struct StoredPixels: Sendable {
     }
 }
 
+extension StoredPixels {
+    /// These values as a view, for the length of `body`.
+    public func withView<T>(_ body: (StoredPixelsView) throws -> T) rethrows -> T {
+        try values.withUnsafeBufferPointer { try body(StoredPixelsView(rows: rows, columns: columns, type: type, values: $0)) }
+    }
+}
+
+/// Stored values of one frame in memory the caller does not own (a codec's own buffer, or a `StoredPixels`),
+/// valid only during the call that hands it over: the largest images need not be held twice.
+public struct StoredPixelsView {
+    public let rows: Int
+    public let columns: Int
+    public let type: StoredType
+    /// Row-major; out: (rows, columns).
+    public let values: UnsafeBufferPointer<Int32>
+}
+
 extension Comparable {
     func clamped(to range: ClosedRange<Self>) -> Self { min(max(self, range.lowerBound), range.upperBound) }
 }

@@ -7,8 +7,6 @@ extension DICOMFile {
         guard (0...16).contains(reduce) else { throw error(.unsupported, "reduce \(reduce) outside 0-16") }
         let syntax = transferSyntax
         var values: [Int32]
-        var rows = h.rows, columns = h.columns
-        var remaining = reduce
         switch syntax.codec {
         case .native where reduce > 0, .deflatedNative where reduce > 0:
             // Row by row into the area reducer: the full-size image is never held.
@@ -60,31 +58,49 @@ extension DICOMFile {
             values = frame.values
             NativeDecoder.signExtend(&values, header: h)
         case .jpeg2000:
-            let result = try encapsulatedFrame(h).withBytes { bytes in
-                // Lossless JPEG 2000 of a real image needs more than a bit per 256 pixels; a header claiming
-                // more than that (plus any mammogram's 16 M) is not allocated for.
-                guard h.rows * h.columns <= 256 * bytes.count + (1 << 24) else {
-                    throw error(.corruptPixels, "\(h.columns)x\(h.rows) pixels cannot come from \(bytes.count) bytes of JPEG 2000")
-                }
-                return try JPEG2000Decoder.decode(bytes, expectedWidth: h.columns, expectedHeight: h.rows,
-                                                  reduce: reduce, threads: threads, file: path)
+            return try withJPEG2000Frame(h, reduce: reduce, threads: threads) { view in
+                StoredPixels(rows: view.rows, columns: view.columns, type: view.type, values: Array(view.values))
             }
-            let scale = 1 << result.reduced
-            let expected = ((h.columns + scale - 1) / scale, (h.rows + scale - 1) / scale)
-            guard result.width == expected.0, result.height == expected.1 else {
-                throw error(.corruptPixels, "JPEG 2000 frame is \(result.width)x\(result.height) at reduce \(result.reduced), the header says \(h.columns)x\(h.rows)")
-            }
-            values = result.values
-            rows = result.height
-            columns = result.width
-            remaining -= result.reduced
-            NativeDecoder.signExtend(&values, header: h)
         case .unsupported:
             throw error(.unsupported, "transfer syntax \(syntax.uid) (\(syntax.name)) is not decoded by mammoflow")
         }
-        var pixels = StoredPixels(rows: rows, columns: columns, type: h.storedType, values: values)
-        if remaining > 0 { pixels = pixels.areaReduced(by: remaining) }
+        var pixels = StoredPixels(rows: h.rows, columns: h.columns, type: h.storedType, values: values)
+        if reduce > 0 { pixels = pixels.areaReduced(by: reduce) }
         return pixels
+    }
+
+    /// `decodeFrame`'s values handed to `body` for the length of the call. JPEG 2000 frames are read from the
+    /// codec's own buffer, not copied: a full-size image is held once.
+    public func withDecodedFrame<T>(reduce: Int = 0, threads: Int = 1, _ body: (StoredPixelsView) throws -> T) throws -> T {
+        let h = try header()
+        guard transferSyntax.codec == .jpeg2000, (0...16).contains(reduce) else {
+            return try decodeFrame(reduce: reduce, threads: threads).withView(body)
+        }
+        return try withJPEG2000Frame(h, reduce: reduce, threads: threads, body)
+    }
+
+    /// A JPEG 2000 frame at `reduce` (levels the codestream lacks are area-reduced after decoding), sign-extended
+    /// in the codec's buffer.
+    private func withJPEG2000Frame<T>(_ h: ImageHeader, reduce: Int, threads: Int, _ body: (StoredPixelsView) throws -> T) throws -> T {
+        try encapsulatedFrame(h).withBytes { bytes in
+            // Lossless JPEG 2000 of a real image needs more than a bit per 256 pixels; a header claiming
+            // more than that (plus any mammogram's 16 M) is not allocated for.
+            guard h.rows * h.columns <= 256 * bytes.count + (1 << 24) else {
+                throw error(.corruptPixels, "\(h.columns)x\(h.rows) pixels cannot come from \(bytes.count) bytes of JPEG 2000")
+            }
+            return try JPEG2000Decoder.decode(bytes, expectedWidth: h.columns, expectedHeight: h.rows,
+                                              reduce: reduce, threads: threads, file: path) { layout, samples in
+                let scale = 1 << layout.reduced
+                guard layout.width == (h.columns + scale - 1) / scale, layout.height == (h.rows + scale - 1) / scale else {
+                    throw error(.corruptPixels, "JPEG 2000 frame is \(layout.width)x\(layout.height) at reduce \(layout.reduced), the header says \(h.columns)x\(h.rows)")
+                }
+                NativeDecoder.signExtend(samples, header: h)
+                let view = StoredPixelsView(rows: layout.height, columns: layout.width, type: h.storedType, values: UnsafeBufferPointer(samples))
+                guard reduce > layout.reduced else { return try body(view) }
+                let stored = StoredPixels(rows: view.rows, columns: view.columns, type: view.type, values: Array(view.values))
+                return try stored.areaReduced(by: reduce - layout.reduced).withView(body)
+            }
+        }
     }
 }
 
@@ -141,6 +157,9 @@ struct AreaReducer {
         guard rowsAdded % side == 0 || rowsAdded == rows else { return }
         let oy = (rowsAdded - 1) / side, blockRows = rowsAdded - oy * side
         let side = side, columns = columns, outColumns = outColumns
+        // A block of full height and width holds 2^k pixels (blockRows is a power of two then), so its floor
+        // division is an arithmetic shift; edge blocks divide.
+        let fullShift = blockRows & (blockRows - 1) == 0 ? Int64((blockRows * side).trailingZeroBitCount + 1) : -1
         sums.withUnsafeMutableBufferPointer { sums in
             values.withUnsafeMutableBufferPointer { values in
                 for ox in 0 ..< outColumns {
@@ -150,7 +169,12 @@ struct AreaReducer {
                     let n = Int64(blockRows * (x1 - ox * side))
                     // Round half up, also for negative sums (floor division).
                     let q = 2 * sum + n
-                    let mean = q >= 0 ? q / (2 * n) : -((-q + 2 * n - 1) / (2 * n))
+                    let mean: Int64
+                    if fullShift > 0 && x1 - ox * side == side {
+                        mean = q >> fullShift
+                    } else {
+                        mean = q >= 0 ? q / (2 * n) : -((-q + 2 * n - 1) / (2 * n))
+                    }
                     values[oy * outColumns + ox] = Int32(truncatingIfNeeded: mean)
                 }
             }

@@ -90,7 +90,7 @@ public struct PixelSemantics: Sendable {
 
     /// `transform` of every pixel. Images of up to 16 bits go through a table over all stored values, so the
     /// transform runs at most 65,536 times and the output is the only full-size array made.
-    func mapPixels<Output>(_ p: StoredPixels, _ transform: (Double) -> Output) -> [Output] {
+    func mapPixels<Output>(_ p: StoredPixelsView, _ transform: (Double) -> Output) -> [Output] {
         switch p.type {
         case .u8, .i8, .u16, .i16:
             let base = p.type.isSigned ? -(1 << (8 * p.type.byteWidth - 1)) : 0
@@ -110,13 +110,13 @@ public struct PixelSemantics: Sendable {
     }
 
     /// Modality values of every pixel.
-    public func modalityImage(_ p: StoredPixels) -> [Float] { mapPixels(p) { Float(modality($0)) } }
+    public func modalityImage(_ p: StoredPixels) -> [Float] { p.withView { mapPixels($0) { Float(modality($0)) } } }
 
     /// Display values (0...1, bright = dense) of every pixel.
-    public func displayImage(_ p: StoredPixels) -> [Float] { mapPixels(p) { Float(display(stored: $0)) } }
+    public func displayImage(_ p: StoredPixels) -> [Float] { p.withView { mapPixels($0) { Float(display(stored: $0)) } } }
 
     /// Display values scaled to 0...`top` and rounded, straight from the stored values (no float image between).
-    public func displaySamples(_ p: StoredPixels, top: Float) -> [UInt16] {
+    public func displaySamples(_ p: StoredPixelsView, top: Float) -> [UInt16] {
         mapPixels(p) { UInt16((Float(display(stored: $0)) * top).rounded()) }
     }
 }

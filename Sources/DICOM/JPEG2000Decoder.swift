@@ -5,10 +5,10 @@ import COpenJPEG
 /// `reduce` r skips the r finest wavelet levels, so the output is ceil(size / 2^r) on each side and the work
 /// about 4^r times less. Strict mode makes a truncated codestream an error rather than a partial image.
 enum JPEG2000Decoder {
-    struct Result {
+    /// What was decoded; the samples themselves are handed to the caller's body.
+    struct Layout {
         var width: Int
         var height: Int
-        var values: [Int32]
         /// The resolution reduction applied (at most the codestream's decomposition levels).
         var reduced: Int
         var precision: Int
@@ -28,9 +28,11 @@ enum JPEG2000Decoder {
     }
 
     /// `expectedWidth` x `expectedHeight` (the DICOM header's) must match the codestream before anything is
-    /// allocated for it.
-    static func decode(_ data: UnsafeRawBufferPointer, expectedWidth: Int, expectedHeight: Int,
-                       reduce: Int, threads: Int, file: String) throws -> Result {
+    /// allocated for it. `body` gets the samples in libopenjp2's own buffer (row-major, which it may change in
+    /// place), valid during the call: a full-size image is not copied.
+    static func decode<T>(_ data: UnsafeRawBufferPointer, expectedWidth: Int, expectedHeight: Int,
+                          reduce: Int, threads: Int, file: String,
+                          _ body: (Layout, UnsafeMutableBufferPointer<Int32>) throws -> T) throws -> T {
         let source = Source(data)
         func corrupt(_ reason: String) -> DICOMError {
             let detail = source.messages.isEmpty ? "" : " (openjpeg: \(source.messages.joined(separator: "; ")))"
@@ -120,8 +122,7 @@ enum JPEG2000Decoder {
         let component = header.pointee.comps[0]
         guard let samples = component.data else { throw corrupt("no decoded samples") }
         let w = Int(component.w), h = Int(component.h)
-        let values = Array(UnsafeBufferPointer(start: samples, count: w * h))
-        return Result(width: w, height: h, values: values, reduced: applied, precision: Int(component.prec),
-                      signed: component.sgnd != 0)
+        return try body(Layout(width: w, height: h, reduced: applied, precision: Int(component.prec), signed: component.sgnd != 0),
+                        UnsafeMutableBufferPointer(start: samples, count: w * h))
     }
 }

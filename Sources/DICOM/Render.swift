@@ -24,6 +24,10 @@ public struct RenderedImage: Sendable {
 extension PixelSemantics {
     /// Renders decoded stored values in one of the output modes. Fails only for `stored` values wider than 16 bits.
     public func render(_ p: StoredPixels, as mode: OutputValues) throws -> RenderedImage {
+        try p.withView { try render($0, as: mode) }
+    }
+
+    public func render(_ p: StoredPixelsView, as mode: OutputValues) throws -> RenderedImage {
         switch mode {
         case .stored:
             let bits = header.bitsStored
@@ -55,15 +59,18 @@ extension PixelSemantics {
 
 extension StoredPixels {
     /// The smallest and largest stored value (unsigned types read unsigned).
+    public func storedRange() -> (Int64, Int64) { withView { $0.storedRange() } }
+}
+
+extension StoredPixelsView {
+    /// The smallest and largest stored value (unsigned types read unsigned).
     public func storedRange() -> (Int64, Int64) {
         var low = Int64.max, high = Int64.min
         let unsigned32 = type == .u32
-        values.withUnsafeBufferPointer { v in
-            for x in v {
-                let value = unsigned32 ? Int64(UInt32(bitPattern: x)) : Int64(x)
-                low = min(low, value)
-                high = max(high, value)
-            }
+        for x in values {
+            let value = unsigned32 ? Int64(UInt32(bitPattern: x)) : Int64(x)
+            low = min(low, value)
+            high = max(high, value)
         }
         return (low, high)
     }

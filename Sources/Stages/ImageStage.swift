@@ -24,12 +24,14 @@ extension JSONValue {
 /// across runs), record rejects and progress. A thrown error rejects that record only, except an
 /// `InputIntegrityError` (a damaged input object), which fails the job. The decoded image is
 /// handed over (`consuming`): a stage that changes it in place (`var out = consume image`) writes into the
-/// decoded pixels rather than a copy of them.
-/// Each record's metadata gets `RecordReuse.field`, the digest of its input record (key, frame, metadata);
+/// decoded pixels rather than a copy of them. `passThrough` decides from a record's metadata alone: the new
+/// metadata of a record that passes unchanged without being decoded (its stored frame is copied), nil to
+/// transform it. Each record's metadata gets `RecordReuse.field`, the digest of its input record (key, frame, metadata);
 /// when the job names an earlier artifact (`reuse`), a record of it with the same digest is copied as it is
 /// stored instead of being computed.
 /// Returns how many records were written.
 public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
+                            passThrough: @escaping (RecordRef) -> JSONValue? = { _ in nil },
                             transform: @escaping (RecordRef, consuming GrayImage) throws -> ImageStageResult) throws -> Int {
     let writer = context.shardWriter()
     let earlier = try context.earlierRecords()
@@ -40,7 +42,8 @@ public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
     var written = 0, reused = 0
     enum Outcome {
         case write(payload: [UInt8], metadata: JSONValue, sampleSize: Int)
-        case copy(VerifiedFrame, metadata: JSONValue)
+        /// A stored frame (of the earlier artifact, or the input's own), already checked against its SHA-256.
+        case copy(VerifiedFrame, metadata: JSONValue, reused: Bool)
         case reject(String)
         case fail(InputIntegrityError)
     }
@@ -48,16 +51,19 @@ public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
         let ref = refs[i]
         let inputs = RecordReuse.digest(of: ref)
         do {
-            if let stored = try earlier?.copy(key: ref.key, inputs: inputs) { return .copy(stored.frame, metadata: stored.metadata) }
-            let payload = try ref.payload()
-            let decoded = try ImagePayload(decoding: payload)
-            let sampleSize = decoded.bytesPerSample
+            if let stored = try earlier?.copy(key: ref.key, inputs: inputs) { return .copy(stored.frame, metadata: stored.metadata, reused: true) }
             let own: [String: JSONValue] = [RecordReuse.field: .string(inputs)]
+            // Passed through unchanged: the input's frame is what compressing its payload again would write.
+            func inputFrame() throws -> VerifiedFrame {
+                try InputIntegrityError.checking(ref.shard.path) { try ref.shard.verifiedFrame(at: ref.index) }
+            }
+            if let metadata = passThrough(ref) { return .copy(try inputFrame(), metadata: metadata.adding(own), reused: false) }
+            let decoded = try ImagePayload(decoding: try ref.payload())
             switch try transform(ref, GrayImage(consume decoded)) {
             case .image(let out, let metadata):
                 let encoded = out.payload
                 return .write(payload: encoded.encode(), metadata: metadata.adding(own), sampleSize: encoded.bytesPerSample)
-            case .unchanged(let metadata): return .write(payload: payload, metadata: metadata.adding(own), sampleSize: sampleSize)
+            case .unchanged(let metadata): return .copy(try inputFrame(), metadata: metadata.adding(own), reused: false)
             case .reject(let reason): return .reject(reason)
             }
         } catch let error as InputIntegrityError {
@@ -71,10 +77,10 @@ public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
         case .write(let payload, let metadata, let sampleSize):
             try writer.append(key: ref.key, metadata: metadata, payload: payload, elementSize: sampleSize)
             written += 1
-        case .copy(let frame, let metadata):
+        case .copy(let frame, let metadata, let fromEarlierRun):
             try writer.append(key: ref.key, metadata: metadata, stored: frame)
             written += 1
-            reused += 1
+            if fromEarlierRun { reused += 1 }
         case .reject(let reason):
             context.reject(key: ref.key, file: sourceFile(of: ref.metadata), reason: reason)
         case .fail(let error):

@@ -2,8 +2,8 @@
 //
 // params: declared below (`mammoflow params decode`). values: window16/window8 apply the Modality LUT, the VOI
 // window or LUT and invert MONOCHROME1 (bright = dense); stored keeps the stored values; minmax8 is the RSNA
-// study's per-image min-max to 8 bits, no window. reduce N: JPEG 2000 skips the finer wavelet levels, other
-// encodings are area-averaged after decoding; recorded as metadata `reduce` for downscale.
+// study's per-image min-max to 8 bits, no window. reduce N (default 2, 1/4 per side): JPEG 2000 skips the finer
+// wavelet levels, other encodings are area-averaged as they are decoded; recorded as metadata `reduce` for downscale.
 // Input: train.csv (else test.csv) and train_images/ (test_images/) <patient_id>/<image_id>.dcm.
 // Output: one record per image, key "<patient_id>/<image_id>", metadata = the row's image-describing cells
 // (`CohortRows.imageColumns`, typed) + `dicom` header facts + `source` {path, sha256} + `values` + `reduce` +
@@ -18,6 +18,16 @@ import Foundation
 import Shards
 import Stages
 import Validation
+#if os(Linux)
+/// glibc's mallopt and its M_MMAP_THRESHOLD (malloc.h, which the Glibc module does not export).
+@_silgen_name("mallopt") func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
+let mmapThreshold: Int32 = -3
+
+// glibc raises its mmap threshold to the largest block freed (up to 32 MB), after which freed codestreams and
+// compressed full-size images stay in the heap and the peak grows: a fixed threshold returns every block of
+// 4 MB or more to the system when it is freed (reduce 0's peak with 2 workers: about 560 MB without, 373 MB with).
+_ = mallopt(mmapThreshold, 4 << 20)
+#endif
 
 /// One image to decode: its table row and its file, or one of them missing.
 struct Job {
@@ -78,8 +88,15 @@ func ownInputs(_ key: String, row: JSONValue, file: ArtifactFile) -> String {
     RecordReuse.digest(["key": .string(key), "row": row, "source": ["path": .string(file.path), "sha256": .string(file.sha256)]])
 }
 
+/// An image whose every stored value is the same: nothing to see, a reject.
+struct ConstantImage: Error {
+    let value: Int64
+    var reason: String { value == 0 ? "all-zero image" : "constant image (every stored value is \(value))" }
+}
+
 enum Outcome {
-    case image(payload: [UInt8], metadata: JSONValue, sampleSize: Int)
+    /// Compressed by the worker: only compressed images wait for the writer.
+    case image(CompressedRecord, metadata: JSONValue)
     /// The record an earlier run made from the same file and row, copied as it is stored.
     case copy(VerifiedFrame, metadata: JSONValue)
     case reject(file: String?, reason: String)
@@ -90,7 +107,9 @@ enum Outcome {
 let params = [
     ParamSpec("values", .string, default: "window16", choices: OutputValues.allCases.map(\.rawValue),
               help: "how stored values become samples (DICOM.OutputValues)"),
-    ParamSpec("reduce", .int, default: 0, minimum: 0, maximum: 8, help: "decode at 1/2^N of each side"),
+    // 2 by default: full-size mammograms are worked on at 1/4 (the study's downscale), and decoding straight to it
+    // is several times faster; 0 is the study's full decode (docs/dicom.md compares the two).
+    ParamSpec("reduce", .int, default: 2, minimum: 0, maximum: 8, help: "decode at 1/2^N of each side (0: full size)"),
     ParamSpec("voi", .int, default: 0, minimum: 0, help: "which window (or VOI LUT) of a file to use when it has several"),
 ]
 
@@ -137,7 +156,8 @@ runStage("decode", params: params, reusesRecords: true) { context in
     let writer = context.shardWriter()
     var written = 0, reused = 0
     let started = Date()
-    try orderedParallelMap(count: jobs.count, threads: workers, work: { i -> Outcome in
+    // At most one finished image per worker waits for the writer: full-size ones are tens of MB each.
+    try orderedParallelMap(count: jobs.count, threads: workers, window: workers, work: { i -> Outcome in
         let job = jobs[i]
         guard let file = job.file else { return .reject(file: nil, reason: "table row without a file under \(folder)/") }
         guard let row = job.row else { return .reject(file: file.path, reason: "file without a row in \(tableName)") }
@@ -160,12 +180,17 @@ runStage("decode", params: params, reusesRecords: true) { context in
             if voi > 0 && voi >= windows && values != .stored && values != .minmax8 {
                 return .fail(StageError(stage: context.stage, reason: "param voi=\(voi), but \(file.path) has \(windows) window\(windows == 1 ? "" : "s") (voi 0\(windows > 1 ? "-\(windows - 1)" : ""))"))
             }
-            let pixels = try dicom.decodeFrame(reduce: reduce, threads: codecThreads)
-            let (low, high) = pixels.storedRange()
-            guard low != high else {
-                return .reject(file: file.path, reason: low == 0 ? "all-zero image" : "constant image (every stored value is \(low))")
+            // Rendered from the codec's buffer where it has one: a full-size image is held once, not copied.
+            let rendered = try dicom.withDecodedFrame(reduce: reduce, threads: codecThreads) { pixels -> Result<RenderedImage, ConstantImage> in
+                let (low, high) = pixels.storedRange()
+                guard low != high else { return .failure(ConstantImage(value: low)) }
+                return .success(try PixelSemantics(header: header, voiIndex: voi).render(pixels, as: values))
             }
-            let image = try PixelSemantics(header: header, voiIndex: voi).render(pixels, as: values)
+            let image: RenderedImage
+            switch rendered {
+            case .success(let made): image = made
+            case .failure(let constant): return .reject(file: file.path, reason: constant.reason)
+            }
             let payload = ImagePayload(width: image.width, height: image.height, bits: image.bits, samples: image.samples)
             let metadata = row.adding([
                 "dicom": try JSONValue(encoding: HeaderFacts(header, voiIndex: voi)),
@@ -174,7 +199,8 @@ runStage("decode", params: params, reusesRecords: true) { context in
                 "reduce": .int(Int64(reduce)),
                 RecordReuse.field: .string(inputs),
             ])
-            return .image(payload: payload.encode(), metadata: metadata, sampleSize: payload.bytesPerSample)
+            let record = try payload.encode().withUnsafeBytes { try CompressedRecord(payload: $0, elementSize: payload.bytesPerSample) }
+            return .image(record, metadata: metadata)
         } catch let error as InputIntegrityError {
             return .fail(error)
         } catch let error as DICOMError {
@@ -184,8 +210,8 @@ runStage("decode", params: params, reusesRecords: true) { context in
         }
     }, consume: { i, outcome in
         switch outcome {
-        case .image(let payload, let metadata, let sampleSize):
-            try writer.append(key: jobs[i].key, metadata: metadata, payload: payload, elementSize: sampleSize)
+        case .image(let record, let metadata):
+            try writer.append(key: jobs[i].key, metadata: metadata, compressed: record)
             written += 1
         case .copy(let frame, let metadata):
             try writer.append(key: jobs[i].key, metadata: metadata, stored: frame)

@@ -34,13 +34,16 @@ runStage("downscale", params: params, reusesRecords: true) { context in
         return
     }
 
+    // Decode reduced further than (or not in step with) the factor: every record would fail alike, so the job does.
+    if width == 0, let ref = refs.first(where: { factor % reduction($0) != 0 }) {
+        throw StageError(stage: context.stage, reason: "record \(ref.key) was already reduced by \(reduction(ref)) at decode (its param reduce), which does not divide factor \(factor): set decode's reduce to 0 (full size) or a factor dividing \(factor)")
+    }
     let written = try mapImageRecords(context, refs) { ref, image in
         let already = reduction(ref)
         if width > 0 {
             let out = Resample.resize(image, width: width, height: height)
             return .image(out, metadata: ref.metadata.adding(["downscale": ["width": .int(Int64(width)), "height": .int(Int64(height))]]))
         }
-        guard factor % already == 0 else { return .reject("already reduced by \(already) at decode, which does not divide factor \(factor)") }
         let rest = factor / already
         let out = Resample.areaAverage(image, factor: rest)
         guard out.width > 0, out.height > 0 else { return .reject("\(image.width)x\(image.height) is smaller than the factor \(rest)") }

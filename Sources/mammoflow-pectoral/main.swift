@@ -35,11 +35,15 @@ runStage("pectoral", params: params, reusesRecords: true) { context in
     options.minContrast = try p.double("min_contrast")
     options.meetsChestWall = try p.bool("meets_chest_wall")
 
-    let written = try mapImageRecords(context, try context.records(of: input)) { ref, image in
+    // Views not processed pass through without being decoded.
+    let skipped = { (ref: RecordRef) -> JSONValue? in
         let view = ref.metadata["view"]?.stringValue ?? "?"
         guard views.contains("ALL") || views.contains(view.uppercased()) else {
-            return .unchanged(metadata: ref.metadata.adding(["pectoral": ["reason": .string("view \(view) not in \(views)")]]))
+            return ref.metadata.adding(["pectoral": ["reason": .string("view \(view) not in \(views)")]])
         }
+        return nil
+    }
+    let written = try mapImageRecords(context, try context.records(of: input), passThrough: skipped) { ref, image in
         if let value = fill, value > image.maxValue {
             return .reject("fill \(value) exceeds the image's \(image.bits)-bit range")
         }

@@ -31,8 +31,9 @@ extension DICOMCommand {
                     for _ in 0 ..< max(1, self.repeat) {
                         let t0 = Date()
                         let dicom = try DICOMFile(path: files[i])
-                        let pixels = try dicom.decodeFrame(reduce: decode.reduce, threads: decode.threads)
-                        _ = try PixelSemantics(header: try dicom.header(), voiIndex: decode.voi).render(pixels, as: mode)
+                        // As the decode stage does: rendered from the codec's buffer where it has one.
+                        let semantics = PixelSemantics(header: try dicom.header(), voiIndex: decode.voi)
+                        _ = try dicom.withDecodedFrame(reduce: decode.reduce, threads: decode.threads) { try semantics.render($0, as: mode) }
                         fastest = min(fastest, Date().timeIntervalSince(t0))
                     }
                     return fastest

@@ -29,6 +29,28 @@ import Testing
         #expect(negative.values == [-3])  // -3.5 rounds half up
     }
 
+    @Test func areaReductionRoundsSignedBlocksHalfUp() {
+        // Full blocks (a shift) and edge blocks (a division) must round alike: against exact rationals.
+        var generator = SystemRandomNumberGenerator()
+        let (w, h) = (37, 21)
+        let values = (0 ..< w * h).map { _ in Int32.random(in: -32768 ... 32767, using: &generator) }
+        let p = StoredPixels(rows: h, columns: w, type: .i16, values: values)
+        for factor in 1 ... 3 {
+            let side = 1 << factor
+            let r = p.areaReduced(by: factor)
+            for oy in 0 ..< r.rows {
+                for ox in 0 ..< r.columns {
+                    var sum = 0, n = 0
+                    for y in oy * side ..< min(h, (oy + 1) * side) {
+                        for x in ox * side ..< min(w, (ox + 1) * side) { sum += Int(values[y * w + x]); n += 1 }
+                    }
+                    let expected = Int((Double(sum) / Double(n) + 0.5).rounded(.down))
+                    #expect(Int(r.values[oy * r.columns + ox]) == expected, "factor \(factor) block (\(ox), \(oy))")
+                }
+            }
+        }
+    }
+
     @Test(arguments: [Synthetic.Encoding.native, .jpegLossless])
     func reducesWhileDecodingToExactBlockMeans(_ encoding: Synthetic.Encoding) throws {
         let (w, h) = (97, 61)
@@ -72,6 +94,22 @@ import Testing
             let meanError = total / Double(small.values.count)
             #expect(meanError < 20, "reduce \(reduce): mean |J2K - sampled| = \(meanError) of 4095")
         }
+    }
+
+    @Test(arguments: [Synthetic.Encoding.native, .jpegLossless, .jpeg2000])
+    func theCodecBufferViewHoldsWhatDecodeFrameReturns(_ encoding: Synthetic.Encoding) throws {
+        let (w, h) = (97, 61)
+        let path = try Synthetic.temporary(try Synthetic.file(encoding, width: w, height: h, samples: Synthetic.pattern(width: w, height: h)))
+        // Up to 7: past the levels a small codestream has, where the rest is area-reduced after decoding.
+        for reduce in [0, 1, 2, 7] {
+            let copied = try DICOMFile(path: path).decodeFrame(reduce: reduce)
+            let viewed = try DICOMFile(path: path).withDecodedFrame(reduce: reduce) { view in
+                StoredPixels(rows: view.rows, columns: view.columns, type: view.type, values: Array(view.values))
+            }
+            #expect(viewed.rows == copied.rows && viewed.columns == copied.columns && viewed.type == copied.type)
+            #expect(viewed.values == copied.values, "reduce \(reduce)")
+        }
+        #expect(throws: DICOMError.self) { try DICOMFile(path: path).withDecodedFrame(reduce: 17) { _ in 0 } }
     }
 
     @Test func outputModes() throws {

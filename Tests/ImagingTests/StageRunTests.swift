@@ -84,6 +84,13 @@ enum StageRun {
     let half = try StageRun.artifact([("1/1", image, ["view": "CC"])], in: "\(dir)/half", reduce: 1)
     let (rest, _) = try StageRun.run("downscale", params: ["factor": 4], input: half, in: "\(dir)/rest")
     #expect(try StageRun.records(rest)[0].image == Resample.areaAverage(image, factor: 2))
+    // Reduced by 4 at decode, factor 2 wanted: no record can be made, so the job fails and says what to set.
+    do {
+        _ = try StageRun.run("downscale", params: ["factor": 2], input: reduced, in: "\(dir)/coarser")
+        Issue.record("a decode reduction the factor cannot hold was accepted")
+    } catch let error as StageRunFailure {
+        #expect(error.log.contains("already reduced by 4 at decode") && error.log.contains("set decode's reduce"), "\(error.log)")
+    }
 }
 
 @Test func badParamsStopTheStageWithAClearError() throws {

@@ -10,7 +10,7 @@ import Testing
     static let pipeline = """
         stages:
           synth:     { run: mammoflow-synth, params: { patients: 10, seed: 3, scale: 0.08, prevalence: 0.5, difficulty: 0 } }
-          decode:    { run: mammoflow-decode, deps: [synth] }
+          decode:    { run: mammoflow-decode, deps: [synth], params: { reduce: 0 } }
           downscale: { run: mammoflow-downscale, deps: [decode], params: { factor: 2 } }
           crop:      { run: mammoflow-crop, deps: [downscale] }
           pectoral:  { run: mammoflow-pectoral, deps: [crop] }

@@ -11,7 +11,7 @@ import Testing
     static let pipeline = """
         stages:
           ingest:    { run: mammoflow-ingest, params: { path: "" } }
-          decode:    { run: mammoflow-decode, deps: [ingest] }
+          decode:    { run: mammoflow-decode, deps: [ingest], params: { reduce: 0 } }
           downscale: { run: mammoflow-downscale, deps: [decode], params: { factor: 2 } }
           crop:      { run: mammoflow-crop, deps: [downscale] }
           pectoral:  { run: mammoflow-pectoral, deps: [crop] }

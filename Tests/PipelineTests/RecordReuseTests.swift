@@ -28,7 +28,7 @@ import Testing
             try write("\(root)/p.yaml", """
                 stages:
                   ingest:    { run: mammoflow-ingest, params: { path: "\(data)" } }
-                  decode:    { run: mammoflow-decode, deps: [ingest]\(sliced) }
+                  decode:    { run: mammoflow-decode, deps: [ingest], params: { reduce: 0 }\(sliced) }
                   downscale: { run: mammoflow-downscale, deps: [decode], params: { factor: 2 } }
                   crop:      { run: mammoflow-crop, deps: [downscale]\(sliced) }
                   pectoral:  { run: mammoflow-pectoral, deps: [crop] }

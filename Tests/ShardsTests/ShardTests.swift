@@ -276,3 +276,24 @@ private func flipByte(inRecord i: Int, of path: String) throws {
     let error = #expect(throws: ShardError.self) { try ShardReader(path: path).verifiedFrame(at: 0) }
     #expect(error?.reason.contains("SHA-256 mismatch") == true)
 }
+
+@Test func recordsCompressedByTheirProducerOrCopiedAsStoredGiveTheSameShardBytes() throws {
+    // Records of one part and of several (16-bit samples, shuffled), with the empty one.
+    let payloads: [[UInt8]] = [[], noise(3000, seed: 1), (0..<(ShardWriter.partSize * 2 + 777)).map { UInt8(truncatingIfNeeded: $0 / 3) }]
+    let keys = ["a", "b", "c"]
+    let plainDir = try temporaryDirectory(), plain = try ShardWriter(directory: plainDir)
+    for (key, payload) in zip(keys, payloads) { try plain.append(key: key, metadata: ["n": 1], payload: payload, elementSize: 2) }
+    let plainInfo = try plain.finish()
+
+    let compressedDir = try temporaryDirectory(), compressed = try ShardWriter(directory: compressedDir)
+    for (key, payload) in zip(keys, payloads) {
+        let record = try payload.withUnsafeBytes { try CompressedRecord(payload: $0, elementSize: 2) }
+        try compressed.append(key: key, metadata: ["n": 1], compressed: record)
+    }
+    #expect(try compressed.finish().name == plainInfo.name)
+
+    let source = try ShardReader(path: "\(plainDir)/\(plainInfo.name)")
+    let copiedDir = try temporaryDirectory(), copied = try ShardWriter(directory: copiedDir)
+    for i in 0..<source.count { try copied.append(key: keys[i], metadata: ["n": 1], stored: try source.verifiedFrame(at: i)) }
+    #expect(try copied.finish().name == plainInfo.name)
+}

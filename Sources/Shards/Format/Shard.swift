@@ -82,6 +82,7 @@ public final class ShardWriter {
     private let file: FileDescriptor
     /// One per core, for the parts of a large record; the first also compresses everything else.
     private let compressors: [PartCompressor]
+    let level: Int32
     private var hasher = StreamingSHA256()
     private var offset = 0
     private var entries: [ShardIndexEntry] = []
@@ -97,6 +98,7 @@ public final class ShardWriter {
 
     public init(directory: String, level: Int32 = 3) throws {
         self.directory = directory
+        self.level = level
         tempPath = "\(directory)/.shard-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).tmp"
         file = try FileDescriptor(creating: tempPath)
         compressors = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map { _ in PartCompressor(level: level) }
@@ -112,23 +114,29 @@ public final class ShardWriter {
     }
 
     public func append(key: String, metadata: JSONValue, payload: UnsafeRawBufferPointer, elementSize: Int = 1) throws {
-        precondition(!finished, "append after finish")
-        guard (1...255).contains(elementSize) else {
-            throw ShardError(path: tempPath, reason: "element size \(elementSize) of record \"\(key)\" is not 1 to 255")
-        }
-        let fields = try checkedFields(key: key, metadata: metadata)
+        let fields = try checkedFields(key: key, metadata: metadata, elementSize: elementSize)
         let frame = try compressRecord(payload, elementSize: elementSize)
         try emit(frame)
         addEntry(ShardIndexEntry(key: key, offset: offset - frame.count, frameLength: frame.count, rawLength: payload.count,
                                  elementSize: elementSize, sha256: Digest.sha256(frame)), fields: fields)
     }
 
+    /// Appends a record its producer compressed already (`CompressedRecord`, at this writer's level): a stage
+    /// whose workers compress what they made keeps only compressed records waiting for the writer.
+    public func append(key: String, metadata: JSONValue, compressed record: CompressedRecord) throws {
+        precondition(record.level == level, "record compressed at level \(record.level), the shard is written at \(level)")
+        let fields = try checkedFields(key: key, metadata: metadata, elementSize: record.elementSize)
+        try emit(record.frame)
+        addEntry(ShardIndexEntry(key: key, offset: offset - record.frame.count, frameLength: record.frame.count,
+                                 rawLength: record.rawLength, elementSize: record.elementSize, sha256: Digest.sha256(record.frame)),
+                 fields: fields)
+    }
+
     /// Appends a record another shard already holds, its stored frame copied as it is (no decompression or
     /// compression): the bytes and index entry are those a fresh `append` of the same payload would write,
     /// since frames depend only on the payload, the element size and the level.
     public func append(key: String, metadata: JSONValue, stored: VerifiedFrame) throws {
-        precondition(!finished, "append after finish")
-        let fields = try checkedFields(key: key, metadata: metadata)
+        let fields = try checkedFields(key: key, metadata: metadata, elementSize: stored.entry.elementSize)
         try file.writeAll(stored.bytes)
         hasher.update(stored.bytes)
         offset += stored.bytes.count
@@ -137,8 +145,13 @@ public final class ShardWriter {
                                  elementSize: e.elementSize, sha256: e.sha256), fields: fields)
     }
 
-    /// The metadata's fields plus the key, once the key is checked to be valid and to come after the last one.
-    private func checkedFields(key: String, metadata: JSONValue) throws -> [String: JSONValue] {
+    /// The metadata's fields plus the key, once the key is checked to be valid and to come after the last one
+    /// and the element size to be 1 to 255.
+    private func checkedFields(key: String, metadata: JSONValue, elementSize: Int) throws -> [String: JSONValue] {
+        precondition(!finished, "append after finish")
+        guard (1...255).contains(elementSize) else {
+            throw ShardError(path: tempPath, reason: "element size \(elementSize) of record \"\(key)\" is not 1 to 255")
+        }
         guard !key.isEmpty, key.utf8.count <= Int(UInt16.max) else {
             throw ShardError(path: tempPath, reason: "record key must be 1 to 65535 bytes")
         }
@@ -229,6 +242,28 @@ public final class ShardWriter {
     }
 }
 
+/// A record's payload compressed as `ShardWriter.append` stores it (the same bytes: each part of `partSize` raw
+/// bytes its own frame), made by whoever produced the payload, on its own thread.
+public struct CompressedRecord: Sendable {
+    public let frame: [UInt8]
+    public let rawLength: Int
+    public let elementSize: Int
+    let level: Int32
+
+    public init(payload: UnsafeRawBufferPointer, elementSize: Int, level: Int32 = 3) throws {
+        let compressor = PartCompressor(level: level)
+        var frame: [UInt8] = []
+        for start in stride(from: 0, to: max(payload.count, 1), by: ShardWriter.partSize) {
+            let part = UnsafeRawBufferPointer(rebasing: payload[start..<min(start + ShardWriter.partSize, payload.count)])
+            frame += try compressor.compress(part, elementSize: elementSize)
+        }
+        self.frame = frame
+        rawLength = payload.count
+        self.elementSize = elementSize
+        self.level = level
+    }
+}
+
 /// Writes a key-ordered stream of records as a sequence of shards, starting a new one past `targetBytes`.
 public final class ShardSequenceWriter {
     public let directory: String
@@ -244,18 +279,23 @@ public final class ShardSequenceWriter {
     }
 
     public func append(key: String, metadata: JSONValue = .object([:]), payload: [UInt8], elementSize: Int = 1) throws {
-        if current == nil { current = try ShardWriter(directory: directory, level: level) }
-        try current!.append(key: key, metadata: metadata, payload: payload, elementSize: elementSize)
-        if current!.bytesWritten >= targetBytes {
-            finished.append(try current!.finish())
-            current = nil
-        }
+        try appending { try $0.append(key: key, metadata: metadata, payload: payload, elementSize: elementSize) }
+    }
+
+    /// `ShardWriter.append(key:metadata:compressed:)`: a record compressed by its producer.
+    public func append(key: String, metadata: JSONValue, compressed record: CompressedRecord) throws {
+        try appending { try $0.append(key: key, metadata: metadata, compressed: record) }
     }
 
     /// Appends a record copied from another shard as it is stored (`ShardWriter.append(key:metadata:stored:)`).
     public func append(key: String, metadata: JSONValue, stored: VerifiedFrame) throws {
+        try appending { try $0.append(key: key, metadata: metadata, stored: stored) }
+    }
+
+    /// Runs `body` on the open shard (opening one first), then starts a new shard past `targetBytes`.
+    private func appending(_ body: (ShardWriter) throws -> Void) throws {
         if current == nil { current = try ShardWriter(directory: directory, level: level) }
-        try current!.append(key: key, metadata: metadata, stored: stored)
+        try body(current!)
         if current!.bytesWritten >= targetBytes {
             finished.append(try current!.finish())
             current = nil
