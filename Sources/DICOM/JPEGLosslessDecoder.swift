@@ -148,16 +148,17 @@ private struct BitReader {
     }
 }
 
+/// Sample values are at most 16 bits, so the predictors' sums cannot overflow Int32: the arithmetic is unchecked.
 private protocol Predictor {
     static func predict(_ ra: Int32, _ rb: Int32, _ rc: Int32) -> Int32
 }
 private enum Predict1: Predictor { @inline(__always) static func predict(_ ra: Int32, _ rb: Int32, _ rc: Int32) -> Int32 { ra } }
 private enum Predict2: Predictor { @inline(__always) static func predict(_ ra: Int32, _ rb: Int32, _ rc: Int32) -> Int32 { rb } }
 private enum Predict3: Predictor { @inline(__always) static func predict(_ ra: Int32, _ rb: Int32, _ rc: Int32) -> Int32 { rc } }
-private enum Predict4: Predictor { @inline(__always) static func predict(_ ra: Int32, _ rb: Int32, _ rc: Int32) -> Int32 { ra + rb - rc } }
-private enum Predict5: Predictor { @inline(__always) static func predict(_ ra: Int32, _ rb: Int32, _ rc: Int32) -> Int32 { ra + ((rb - rc) >> 1) } }
-private enum Predict6: Predictor { @inline(__always) static func predict(_ ra: Int32, _ rb: Int32, _ rc: Int32) -> Int32 { rb + ((ra - rc) >> 1) } }
-private enum Predict7: Predictor { @inline(__always) static func predict(_ ra: Int32, _ rb: Int32, _ rc: Int32) -> Int32 { (ra + rb) >> 1 } }
+private enum Predict4: Predictor { @inline(__always) static func predict(_ ra: Int32, _ rb: Int32, _ rc: Int32) -> Int32 { ra &+ rb &- rc } }
+private enum Predict5: Predictor { @inline(__always) static func predict(_ ra: Int32, _ rb: Int32, _ rc: Int32) -> Int32 { ra &+ ((rb &- rc) &>> 1) } }
+private enum Predict6: Predictor { @inline(__always) static func predict(_ ra: Int32, _ rb: Int32, _ rc: Int32) -> Int32 { rb &+ ((ra &- rc) &>> 1) } }
+private enum Predict7: Predictor { @inline(__always) static func predict(_ ra: Int32, _ rb: Int32, _ rc: Int32) -> Int32 { (ra &+ rb) &>> 1 } }
 
 private struct JPEGStream {
     let bytes: UnsafeRawBufferPointer
@@ -344,17 +345,11 @@ private struct JPEGStream {
                     x = 1
                 }
                 if y == firstLine {
-                    while x < stop {
-                        row[x] = (row[x - 1] + (try nextDifference(&reader, table))) & mask
-                        x += 1
-                    }
+                    try decodeRun(Predict1.self, &reader, table, row, above, x, stop)
                 } else {
-                    while x < stop {
-                        let p = P.predict(row[x - 1], above[x], above[x - 1])
-                        row[x] = (p + (try nextDifference(&reader, table))) & mask
-                        x += 1
-                    }
+                    try decodeRun(P.self, &reader, table, row, above, x, stop)
                 }
+                x = stop
             }
             try emit?(row)
         }
@@ -371,6 +366,46 @@ private struct JPEGStream {
             return Int32(Int16(bitPattern: UInt16(truncatingIfNeeded: entry >> 16)))
         }
         return try slowDifference(&r, table, entry)
+    }
+
+    /// Samples `start..<stop` of `row` (start >= 1), each predicted from its neighbours by `P`. The hot loop:
+    /// the bit buffer, the left and upper-left neighbours stay in registers, and arithmetic that cannot overflow
+    /// is unchecked (a count never exceeds 64; samples are masked to 16 bits), so a sample costs one table look-up
+    /// on the common path. Same values as `nextDifference` sample by sample.
+    @inline(__always)
+    private func decodeRun<P: Predictor>(_: P.Type, _ r: inout BitReader, _ table: HuffmanDecodingTable,
+                                         _ row: UnsafeMutablePointer<Int32>, _ above: UnsafeMutablePointer<Int32>,
+                                         _ start: Int, _ stop: Int) throws {
+        let lookup = UnsafePointer(table.lookup)
+        let mask: Int32 = 0xFFFF
+        var buffer = r.buffer, count = r.count
+        var left = row[start - 1], upperLeft = above[start - 1]
+        var x = start
+        while x < stop {
+            if count < 32 {
+                r.buffer = buffer; r.count = count
+                r.refill()
+                buffer = r.buffer; count = r.count
+            }
+            let entry = lookup[Int(truncatingIfNeeded: (buffer &>> UInt64(truncatingIfNeeded: count &- lookahead)) & ((1 << lookahead) - 1))]
+            let used = Int(truncatingIfNeeded: entry & 0xFF)
+            let difference: Int32
+            if _fastPath(used != 0) {
+                count &-= used
+                difference = Int32(truncatingIfNeeded: Int16(truncatingIfNeeded: entry &>> 16))
+            } else {
+                r.buffer = buffer; r.count = count
+                difference = try slowDifference(&r, table, entry)
+                buffer = r.buffer; count = r.count
+            }
+            let up = above[x]
+            let value = (P.predict(left, up, upperLeft) &+ difference) & mask
+            row[x] = value
+            left = value
+            upperLeft = up
+            x &+= 1
+        }
+        r.buffer = buffer; r.count = count
     }
 
     /// Codes longer than the lookahead, or whose extra bits do not fit it.
