@@ -91,7 +91,9 @@ private func extendDifference(_ v: Int, _ s: Int) -> Int {
 }
 
 /// A 64-bit bit buffer over entropy-coded data: removes stuffed zero bytes after 0xFF and stops at markers,
-/// feeding zero bits past them (counted, so reading past the data is detected).
+/// feeding zero bits past them (counted, so reading past the data is detected). The `count` valid bits are
+/// the buffer's top bits (the rest zero), so a peek is a shift by a constant and a consume one shift: the
+/// shortest dependency chain from one code to the next.
 private struct BitReader {
     let bytes: UnsafePointer<UInt8>
     let end: Int
@@ -107,8 +109,9 @@ private struct BitReader {
             let word = UInt64(bigEndian: UnsafeRawPointer(bytes + position).loadUnaligned(as: UInt64.self))
             let inverted = ~word
             if (inverted &- 0x0101_0101_0101_0101) & ~inverted & 0x8080_8080_8080_8080 == 0 {
-                let n = (64 - count) >> 3
-                buffer = (buffer << UInt64(8 * n)) | (word >> UInt64(64 - 8 * n))
+                let n = (64 - count) >> 3  // whole bytes that fit: 1-8
+                let taken = n == 8 ? word : word & ~(UInt64.max >> UInt64(8 * n))
+                buffer |= taken >> UInt64(count)
                 position += n
                 count += 8 * n
                 return
@@ -130,13 +133,20 @@ private struct BitReader {
             } else {
                 paddingBits += 8
             }
-            buffer = buffer << 8 | byte
+            buffer |= byte << UInt64(56 - count)
             count += 8
         }
     }
 
+    /// The next `n` bits (1-32), not consumed.
     @inline(__always)
-    func peek(_ n: Int) -> Int { Int(truncatingIfNeeded: (buffer >> UInt64(count - n)) & ((1 << UInt64(n)) - 1)) }
+    func peek(_ n: Int) -> Int { Int(truncatingIfNeeded: buffer >> UInt64(64 - n)) }
+
+    @inline(__always)
+    mutating func consume(_ n: Int) {
+        buffer = buffer << UInt64(n)
+        count -= n
+    }
 
     /// True when decoding consumed bits that were not in the data.
     var overran: Bool { count < paddingBits }
@@ -362,7 +372,7 @@ private struct JPEGStream {
         let entry = table.lookup[r.peek(lookahead)]
         let complete = Int(entry & 0xFF)
         if complete != 0 {
-            r.count -= complete
+            r.consume(complete)
             return Int32(Int16(bitPattern: UInt16(truncatingIfNeeded: entry >> 16)))
         }
         return try slowDifference(&r, table, entry)
@@ -387,10 +397,11 @@ private struct JPEGStream {
                 r.refill()
                 buffer = r.buffer; count = r.count
             }
-            let entry = lookup[Int(truncatingIfNeeded: (buffer &>> UInt64(truncatingIfNeeded: count &- lookahead)) & ((1 << lookahead) - 1))]
+            let entry = lookup[Int(truncatingIfNeeded: buffer &>> UInt64(64 - lookahead))]
             let used = Int(truncatingIfNeeded: entry & 0xFF)
             let difference: Int32
             if _fastPath(used != 0) {
+                buffer &<<= UInt64(truncatingIfNeeded: used)
                 count &-= used
                 difference = Int32(truncatingIfNeeded: Int16(truncatingIfNeeded: entry &>> 16))
             } else {
@@ -414,7 +425,7 @@ private struct JPEGStream {
         let codeLength = Int((entry >> 8) & 0xFF)
         if codeLength != 0 {
             category = Int(entry >> 16)
-            r.count -= codeLength
+            r.consume(codeLength)
         } else {
             var length = lookahead + 1
             var code = r.peek(length)
@@ -426,12 +437,12 @@ private struct JPEGStream {
             let index = Int(table.valueOffset[length]) + code
             guard index >= 0, index < table.symbols.count else { throw corrupt("invalid Huffman code") }
             category = Int(table.symbols[index])
-            r.count -= length
+            r.consume(length)
         }
         if category == 16 { return 32768 }
         if category == 0 { return 0 }
         let extra = r.peek(category)
-        r.count -= category
+        r.consume(category)
         return Int32(extendDifference(extra, category))
     }
 
