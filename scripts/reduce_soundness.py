@@ -6,7 +6,10 @@ synthetic archive (`mammoflow synth --scale 1`) and compares, record by record:
   the rows and columns both have (J2K's reduced level rounds sizes up, area averaging rounds them down);
 - crop boxes (pixels at 1/4) and pectoral lines (angle in degrees, distance in pixels at 1/4, found or not).
 
-    .bench/venv/bin/python scripts/reduce_soundness.py [--patients 12] [--seed 11]
+    .bench/venv/bin/python scripts/reduce_soundness.py [--patients 12] [--seed 11] [--reduce-by levels|area]
+
+`--reduce-by area` compares decode's other 1/4 path instead (`decode.reduce_by: area`: JPEG 2000 decoded in
+full and area-averaged, like the other encodings).
 
 Needs a release build (`swift build -c release`) and numpy + zstandard (the bench venv has both). Prints one
 JSON summary; the figures in docs/dicom.md come from it.
@@ -29,9 +32,10 @@ BIN = os.environ.get("MAMMOFLOW_BIN", os.path.join(ROOT, ".build", "release"))
 MAMMOFLOW = os.path.join(BIN, "mammoflow")
 
 
-def run_pipeline(archive, cache, reduce):
+def run_pipeline(archive, cache, reduce, reduce_by):
     subprocess.run([MAMMOFLOW, "run", os.path.join(ROOT, "pipelines", "rsna.yaml"), "--cache", cache,
-                    "--set", f"ingest.path={archive}", "--set", f"decode.reduce={reduce}", "--until", "pectoral"],
+                    "--set", f"ingest.path={archive}", "--set", f"decode.reduce={reduce}",
+                    "--set", f"decode.reduce_by={reduce_by}", "--until", "pectoral"],
                    check=True, stdout=subprocess.DEVNULL)
     return Cache(cache)
 
@@ -53,6 +57,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=12)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--reduce-by", choices=("levels", "area"), default="levels")
     parser.add_argument("--work", default=os.path.join(ROOT, ".bench", "work", "soundness"))
     args = parser.parse_args()
     archive = os.path.join(args.work, f"archive-{args.patients}-{args.seed}")
@@ -65,7 +70,7 @@ def main():
     for reduce in (2, 0):
         folder = os.path.join(args.work, f"cache-reduce{reduce}")
         shutil.rmtree(folder, ignore_errors=True)
-        caches[reduce] = run_pipeline(archive, folder, reduce)
+        caches[reduce] = run_pipeline(archive, folder, reduce, args.reduce_by)
     print(json.dumps(compare(caches), indent=2))
 
 

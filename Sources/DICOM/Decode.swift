@@ -1,8 +1,17 @@
+/// How a reduced decode reaches 1/2^N of each side.
+public enum ReductionMethod: String, CaseIterable, Sendable {
+    /// JPEG 2000 from its wavelet resolution levels (the finer ones are never decoded: several times faster; a
+    /// smoothed sample, not a block mean); other encodings area-averaged as they are decoded.
+    case levels
+    /// Every encoding decoded in full and area-averaged: exact block means, a full decode's cost.
+    case area
+}
+
 extension DICOMFile {
     /// Decodes frame 0's stored values. `reduce` N gives 1/2^N of each side (ceil): JPEG 2000 skips the finer
-    /// wavelet levels while decoding; other encodings (and levels a codestream lacks) are reduced after
-    /// decoding by exact area averaging. `threads` is libopenjp2's thread pool size.
-    public func decodeFrame(reduce: Int = 0, threads: Int = 1) throws -> StoredPixels {
+    /// wavelet levels while decoding (`by: .levels`); other encodings, levels a codestream lacks and every
+    /// level `by: .area` are reduced by exact area averaging. `threads` is libopenjp2's thread pool size.
+    public func decodeFrame(reduce: Int = 0, by method: ReductionMethod = .levels, threads: Int = 1) throws -> StoredPixels {
         let h = try header()
         guard (0...16).contains(reduce) else { throw error(.unsupported, "reduce \(reduce) outside 0-16") }
         let syntax = transferSyntax
@@ -58,7 +67,7 @@ extension DICOMFile {
             values = frame.values
             NativeDecoder.signExtend(&values, header: h)
         case .jpeg2000:
-            return try withJPEG2000Frame(h, reduce: reduce, threads: threads) { view in
+            return try withJPEG2000Frame(h, reduce: reduce, by: method, threads: threads) { view in
                 StoredPixels(rows: view.rows, columns: view.columns, type: view.type, values: Array(view.values))
             }
         case .unsupported:
@@ -71,17 +80,20 @@ extension DICOMFile {
 
     /// `decodeFrame`'s values handed to `body` for the length of the call. JPEG 2000 frames are read from the
     /// codec's own buffer, not copied: a full-size image is held once.
-    public func withDecodedFrame<T>(reduce: Int = 0, threads: Int = 1, _ body: (StoredPixelsView) throws -> T) throws -> T {
+    public func withDecodedFrame<T>(reduce: Int = 0, by method: ReductionMethod = .levels, threads: Int = 1,
+                                    _ body: (StoredPixelsView) throws -> T) throws -> T {
         let h = try header()
         guard transferSyntax.codec == .jpeg2000, (0...16).contains(reduce) else {
-            return try decodeFrame(reduce: reduce, threads: threads).withView(body)
+            return try decodeFrame(reduce: reduce, by: method, threads: threads).withView(body)
         }
-        return try withJPEG2000Frame(h, reduce: reduce, threads: threads, body)
+        return try withJPEG2000Frame(h, reduce: reduce, by: method, threads: threads, body)
     }
 
-    /// A JPEG 2000 frame at `reduce` (levels the codestream lacks are area-reduced after decoding), sign-extended
-    /// in the codec's buffer.
-    private func withJPEG2000Frame<T>(_ h: ImageHeader, reduce: Int, threads: Int, _ body: (StoredPixelsView) throws -> T) throws -> T {
+    /// A JPEG 2000 frame at `reduce`, sign-extended in the codec's buffer: decoded at that resolution level
+    /// (`.levels`), or in full (`.area`) and area-reduced straight from the codec's buffer, as are the levels
+    /// a codestream lacks.
+    private func withJPEG2000Frame<T>(_ h: ImageHeader, reduce: Int, by method: ReductionMethod, threads: Int,
+                                      _ body: (StoredPixelsView) throws -> T) throws -> T {
         try encapsulatedFrame(h).withBytes { bytes in
             // Lossless JPEG 2000 of a real image needs more than a bit per 256 pixels; a header claiming
             // more than that (plus any mammogram's 16 M) is not allocated for.
@@ -89,7 +101,7 @@ extension DICOMFile {
                 throw error(.corruptPixels, "\(h.columns)x\(h.rows) pixels cannot come from \(bytes.count) bytes of JPEG 2000")
             }
             return try JPEG2000Decoder.decode(bytes, expectedWidth: h.columns, expectedHeight: h.rows,
-                                              reduce: reduce, threads: threads, file: path) { layout, samples in
+                                              reduce: method == .levels ? reduce : 0, threads: threads, file: path) { layout, samples in
                 let scale = 1 << layout.reduced
                 guard layout.width == (h.columns + scale - 1) / scale, layout.height == (h.rows + scale - 1) / scale else {
                     throw error(.corruptPixels, "JPEG 2000 frame is \(layout.width)x\(layout.height) at reduce \(layout.reduced), the header says \(h.columns)x\(h.rows)")
@@ -97,8 +109,7 @@ extension DICOMFile {
                 NativeDecoder.signExtend(samples, header: h)
                 let view = StoredPixelsView(rows: layout.height, columns: layout.width, type: h.storedType, values: UnsafeBufferPointer(samples))
                 guard reduce > layout.reduced else { return try body(view) }
-                let stored = StoredPixels(rows: view.rows, columns: view.columns, type: view.type, values: Array(view.values))
-                return try stored.areaReduced(by: reduce - layout.reduced).withView(body)
+                return try view.areaReduced(by: reduce - layout.reduced).withView(body)
             }
         }
     }
@@ -108,10 +119,15 @@ extension StoredPixels {
     /// 1/2^factor of each side (ceil), each output the rounded mean of the input pixels its block covers
     /// (edge blocks cover fewer pixels): exact area averaging, like OpenCV's INTER_AREA at integer scales.
     public func areaReduced(by factor: Int) -> StoredPixels {
+        withView { $0.areaReduced(by: factor) }
+    }
+}
+
+extension StoredPixelsView {
+    /// `StoredPixels.areaReduced` read from this view's buffer (a codec's), which is never copied.
+    public func areaReduced(by factor: Int) -> StoredPixels {
         var reducer = AreaReducer(rows: rows, columns: columns, factor: factor, unsigned32: type == .u32)
-        values.withUnsafeBufferPointer { v in
-            for y in 0 ..< rows { reducer.add(UnsafeBufferPointer(rebasing: v[y * columns ..< (y + 1) * columns])) }
-        }
+        for y in 0 ..< rows { reducer.add(UnsafeBufferPointer(rebasing: values[y * columns ..< (y + 1) * columns])) }
         return StoredPixels(rows: reducer.outRows, columns: reducer.outColumns, type: type, values: reducer.values)
     }
 }

@@ -3,7 +3,8 @@
 // params: declared below (`mammoflow params decode`). values: window16/window8 apply the Modality LUT, the VOI
 // window or LUT and invert MONOCHROME1 (bright = dense); stored keeps the stored values; minmax8 is the RSNA
 // study's per-image min-max to 8 bits, no window. reduce N (default 2, 1/4 per side): JPEG 2000 skips the finer
-// wavelet levels, other encodings are area-averaged as they are decoded; recorded as metadata `reduce` for downscale.
+// wavelet levels, other encodings are area-averaged as they are decoded; with reduce_by area JPEG 2000 is decoded
+// in full and area-averaged too; recorded as metadata `reduce` (and `reduce_by`) for downscale.
 // Input: train.csv (else test.csv) and train_images/ (test_images/) <patient_id>/<image_id>.dcm.
 // Output: one record per image, key "<patient_id>/<image_id>", metadata = the row's image-describing cells
 // (`CohortRows.imageColumns`, typed) + `dicom` header facts + `source` {path, sha256} + `values` + `reduce` +
@@ -110,6 +111,10 @@ let params = [
     // 2 by default: full-size mammograms are worked on at 1/4 (the study's downscale), and decoding straight to it
     // is several times faster; 0 is the study's full decode (docs/dicom.md compares the two).
     ParamSpec("reduce", .int, default: 2, minimum: 0, maximum: 8, help: "decode at 1/2^N of each side (0: full size)"),
+    // levels by default: several times faster for JPEG 2000; area gives exact block means of the full decode for
+    // every encoding, in one pass, without the study's full-size shards (docs/dicom.md compares the three paths).
+    ParamSpec("reduce_by", .string, default: "levels", choices: ReductionMethod.allCases.map(\.rawValue),
+              help: "levels: JPEG 2000 from its resolution levels, other encodings area-averaged; area: every encoding decoded in full and area-averaged"),
     ParamSpec("voi", .int, default: 0, minimum: 0, help: "which window (or VOI LUT) of a file to use when it has several"),
 ]
 
@@ -117,6 +122,7 @@ runStage("decode", params: params, reusesRecords: true) { context in
     let p = context.params
     let values = OutputValues(rawValue: try p.string("values"))!
     let reduce = try p.int("reduce")
+    let method = ReductionMethod(rawValue: try p.string("reduce_by"))!
     let voi = try p.int("voi")
 
     let (_, input) = try context.soleInput()
@@ -181,7 +187,7 @@ runStage("decode", params: params, reusesRecords: true) { context in
                 return .fail(StageError(stage: context.stage, reason: "param voi=\(voi), but \(file.path) has \(windows) window\(windows == 1 ? "" : "s") (voi 0\(windows > 1 ? "-\(windows - 1)" : ""))"))
             }
             // Rendered from the codec's buffer where it has one: a full-size image is held once, not copied.
-            let rendered = try dicom.withDecodedFrame(reduce: reduce, threads: codecThreads) { pixels -> Result<RenderedImage, ConstantImage> in
+            let rendered = try dicom.withDecodedFrame(reduce: reduce, by: method, threads: codecThreads) { pixels -> Result<RenderedImage, ConstantImage> in
                 let (low, high) = pixels.storedRange()
                 guard low != high else { return .failure(ConstantImage(value: low)) }
                 return .success(try PixelSemantics(header: header, voiIndex: voi).render(pixels, as: values))
@@ -197,6 +203,7 @@ runStage("decode", params: params, reusesRecords: true) { context in
                 "source": ["path": .string(file.path), "sha256": .string(file.sha256)],
                 "values": .string(values.rawValue),
                 "reduce": .int(Int64(reduce)),
+                "reduce_by": .string(method.rawValue),
                 RecordReuse.field: .string(inputs),
             ])
             let record = try payload.encode().withUnsafeBytes { try CompressedRecord(payload: $0, elementSize: payload.bytesPerSample) }
@@ -232,5 +239,6 @@ runStage("decode", params: params, reusesRecords: true) { context in
     try context.finish(records: written, summary: [
         "images": .int(Int64(written)), "rejects": .int(Int64(rejected)),
         "values": .string(values.rawValue), "reduce": .int(Int64(reduce)),
+        "reduce_by": .string(method.rawValue),
     ])
 }

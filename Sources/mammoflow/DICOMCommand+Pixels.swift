@@ -29,7 +29,7 @@ extension DICOMCommand {
             guard ["raw", "png", "pgm"].contains(ext) else { throw ValidationError("-o must end in .raw, .png or .pgm") }
             let dicom = try DICOMFile(path: file)
             let header = try dicom.header()
-            let pixels = try dicom.decodeFrame(reduce: decode.reduce, threads: decode.threads)
+            let pixels = try dicom.decodeFrame(reduce: decode.reduce, by: decode.reduceBy, threads: decode.threads)
             let semantics = PixelSemantics(header: header, voiIndex: decode.voi)
             if ext == "raw" {
                 let bytes: [UInt8]

@@ -33,7 +33,7 @@ extension DICOMCommand {
                         let dicom = try DICOMFile(path: files[i])
                         // As the decode stage does: rendered from the codec's buffer where it has one.
                         let semantics = PixelSemantics(header: try dicom.header(), voiIndex: decode.voi)
-                        _ = try dicom.withDecodedFrame(reduce: decode.reduce, threads: decode.threads) { try semantics.render($0, as: mode) }
+                        _ = try dicom.withDecodedFrame(reduce: decode.reduce, by: decode.reduceBy, threads: decode.threads) { try semantics.render($0, as: mode) }
                         fastest = min(fastest, Date().timeIntervalSince(t0))
                     }
                     return fastest

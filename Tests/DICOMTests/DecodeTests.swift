@@ -97,6 +97,34 @@ import Testing
     }
 
     @Test(arguments: [Synthetic.Encoding.native, .jpegLossless, .jpeg2000])
+    func reducingByAreaGivesTheBlockMeansOfTheFullDecode(_ encoding: Synthetic.Encoding) throws {
+        let (w, h) = (131, 70)
+        let path = try Synthetic.temporary(try Synthetic.file(encoding, width: w, height: h, samples: Synthetic.pattern(width: w, height: h)))
+        let file = try DICOMFile(path: path)
+        let full = try file.decodeFrame()
+        for reduce in [1, 2, 3] {
+            // Block means of the full decode, computed here from its values (edge blocks smaller, half up).
+            let f = 1 << reduce
+            var means: [Int32] = []
+            for top in stride(from: 0, to: h, by: f) {
+                for left in stride(from: 0, to: w, by: f) {
+                    var sum = 0, n = 0
+                    for y in top ..< min(h, top + f) { for x in left ..< min(w, left + f) { sum += Int(full.values[y * w + x]); n += 1 } }
+                    means.append(Int32((2 * sum + n) / (2 * n)))
+                }
+            }
+            let byArea = try file.decodeFrame(reduce: reduce, by: .area)
+            #expect(byArea.columns == (w + f - 1) / f && byArea.rows == (h + f - 1) / f)
+            #expect(byArea.values == means, "\(encoding) reduce \(reduce)")
+            let viewed = try file.withDecodedFrame(reduce: reduce, by: .area) { Array($0.values) }
+            #expect(viewed == means, "\(encoding) reduce \(reduce), codec buffer")
+            // Only JPEG 2000 has levels to take instead.
+            let byLevels = try file.decodeFrame(reduce: reduce, by: .levels)
+            #expect((byLevels.values == means) == (encoding != .jpeg2000), "\(encoding) reduce \(reduce), levels")
+        }
+    }
+
+    @Test(arguments: [Synthetic.Encoding.native, .jpegLossless, .jpeg2000])
     func theCodecBufferViewHoldsWhatDecodeFrameReturns(_ encoding: Synthetic.Encoding) throws {
         let (w, h) = (97, 61)
         let path = try Synthetic.temporary(try Synthetic.file(encoding, width: w, height: h, samples: Synthetic.pattern(width: w, height: h)))
