@@ -27,7 +27,7 @@ runStage("downscale", params: params, reusesRecords: true) { context in
 
     if width == 0, context.job.slice == nil, !refs.isEmpty, refs.allSatisfy({ reduction($0) == factor }) {
         try context.planReuse(reused: refs.count, computed: 0)
-        try linkInputShards(context, input)
+        try context.linkShards(of: input)
         context.reportReuse(reused: refs.count, computed: 0)
         context.log("input '\(name)' already reduced by \(factor) at decode: its shards pass through unchanged")
         try context.finish(records: input.records, summary: ["passthrough": true, "factor": .int(Int64(factor))])
@@ -50,20 +50,4 @@ runStage("downscale", params: params, reusesRecords: true) { context in
         return .image(out, metadata: ref.metadata.adding(["downscale": ["factor": .int(Int64(factor)), "applied": .int(Int64(rest))]]))
     }
     try context.finish(records: written, summary: ["factor": .int(Int64(factor))])
-}
-
-/// Makes the input's shards this artifact's files: hard links (no bytes copied) named as the input names
-/// them, listed with the input's hashes so nothing is read or hashed again.
-func linkInputShards(_ context: StageContext, _ input: ArtifactManifest) throws {
-    var infos: [ShardInfo] = []
-    for file in input.shards {
-        let from = try context.location(of: file), to = "\(context.outputDirectory)/\(file.path)"
-        if link(from, to) != 0 {
-            // Another filesystem: a copy is the only way, and still no pixel is decoded.
-            try FileManager.default.copyItem(atPath: from, toPath: to)
-        }
-        infos.append(ShardInfo(name: file.path, sha256: file.sha256, size: file.size, records: file.records ?? 0,
-                               firstKey: nil, lastKey: nil))
-    }
-    context.recordShards(infos)
 }

@@ -69,6 +69,13 @@ import Testing
             return counts
         }
 
+        /// How many job logs of the warm cache contain `text`.
+        func logsSaying(_ text: String) throws -> Int {
+            let logs = "\(root)/warm/logs"
+            return try FileManager.default.contentsOfDirectory(atPath: logs)
+                .filter { try String(contentsOfFile: "\(logs)/\($0)", encoding: .utf8).contains(text) }.count
+        }
+
         func table() throws -> [[String]] {
             try String(contentsOfFile: "\(data)/train.csv", encoding: .utf8).split(whereSeparator: \.isNewline).map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         }
@@ -108,13 +115,15 @@ import Testing
         expectComputed(edited, 1, "one view changed")
         #expect(edited["decode"]?.copied == images - 1)
 
-        // A label changes: labels stay in the table, so decode copies every record into the artifact it had
-        // and nothing downstream runs.
+        // A label changes: labels stay in the table, so decode's every record is the earlier run's (its shards
+        // are linked, not copied record by record) and nothing downstream runs.
         let cancer = try setup.column("cancer")
         rows[3][cancer] = rows[3][cancer] == "0" ? "1" : "0"
         try setup.writeTable(rows)
+        let linkedBefore = try setup.logsSaying("shards are linked")
         let relabelled = try setup.rerunMatchesCold("cold-label")
         #expect(relabelled["decode"]?.computed == 0 && relabelled["decode"]?.copied == images)
+        #expect(try setup.logsSaying("shards are linked") == linkedBefore + 1, "decode linked the earlier run's shards")
         for stage in Self.imageStages.dropFirst() { #expect(relabelled[stage] == nil, "\(stage) ran after a label change") }
 
         // Three new images (files and rows from another cohort).
