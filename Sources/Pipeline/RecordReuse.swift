@@ -115,18 +115,17 @@ extension Engine {
     /// the stale upstream stages have run. Nil for a stage that does not declare record reuse.
     public func reuseOutlook(of stage: StageSpec, inputs: [String: ArtifactManifest]?, staleUpstream: [String]) -> String? {
         guard reusingStages.contains(stage.name) else { return nil }
+        let none = "no earlier run to copy records from: every record computed"
         // The recipe does not depend on the inputs: units made without them still find the earlier runs.
         let units = units(of: stage, inputs: inputs ?? [:])
         guard let inputs else {
             let offered = units.compactMap { earlierRun(for: $0)?.manifest.records }
-            guard !offered.isEmpty else { return "no earlier run to copy records from: every record computed" }
+            guard !offered.isEmpty else { return none }
             return "up to \(offered.reduce(0, +)) records to copy from an earlier run: counted after \(staleUpstream.joined(separator: ", ")) ran"
         }
         var total = ReuseCounts()
         for unit in units {
-            guard let plan = reusePlan(unit, inputs: inputs) else {
-                return earlierRun(for: unit) == nil ? "no earlier run to copy records from: every record computed" : nil
-            }
+            guard let plan = reusePlan(unit, inputs: inputs) else { return earlierRun(for: unit) == nil ? none : nil }
             total = total + plan
         }
         return total.plannedText

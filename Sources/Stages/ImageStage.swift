@@ -33,12 +33,15 @@ extension JSONValue {
 public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
                             passThrough: @escaping (RecordRef) -> JSONValue? = { _ in nil },
                             transform: @escaping (RecordRef, consuming GrayImage) throws -> ImageStageResult) throws -> Int {
-    let writer = context.shardWriter()
     let earlier = try context.earlierRecords()
+    let digests = refs.map { RecordReuse.digest(of: $0) }
+    let candidates = zip(refs, digests).map { ReuseCandidate(key: $0.key, inputs: $1) }
     if context.planningReuse {
-        let copies = earlier.map { e in refs.filter { e.has(key: $0.key, inputs: RecordReuse.digest(of: $0)) }.count } ?? 0
+        let copies = earlier?.copyable(candidates) ?? 0
         try context.planReuse(reused: copies, computed: refs.count - copies)
     }
+    if try context.linkEarlierShardsIfUnchanged(earlier, records: candidates) { return refs.count }
+    let writer = context.shardWriter()
     var written = 0, reused = 0
     enum Outcome {
         case write(payload: [UInt8], metadata: JSONValue, sampleSize: Int)
@@ -48,8 +51,7 @@ public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
         case fail(InputIntegrityError)
     }
     try orderedParallelMap(count: refs.count, threads: context.threads, work: { i -> Outcome in
-        let ref = refs[i]
-        let inputs = RecordReuse.digest(of: ref)
+        let ref = refs[i], inputs = digests[i]
         do {
             if let stored = try earlier?.copy(key: ref.key, inputs: inputs) { return .copy(stored.frame, metadata: stored.metadata, reused: true) }
             let own: [String: JSONValue] = [RecordReuse.field: .string(inputs)]

@@ -9,6 +9,10 @@ extension RecordReuse {
     }
 }
 
+/// A record a job would write, by key, with the digest of its own inputs (nil when it cannot be copied, e.g.
+/// an image without its table row).
+public typealias ReuseCandidate = (key: String, inputs: String?)
+
 /// The records of the earlier artifact named by the job's `reuse`, by key, with the own-inputs digest each
 /// was made from.
 public final class EarlierRecords: @unchecked Sendable {
@@ -37,6 +41,24 @@ public final class EarlierRecords: @unchecked Sendable {
     /// Whether the earlier artifact has record `key` made from the same own inputs (nothing is read).
     public func has(key: String, inputs: String) -> Bool { byKey[key]?.inputs == inputs }
 
+    /// How many of a job's records (key and own-inputs digest; nil: one that cannot be copied) the earlier
+    /// artifact has, made from the same own inputs.
+    public func copyable(_ records: [ReuseCandidate]) -> Int {
+        records.filter { record in record.inputs.map { has(key: record.key, inputs: $0) } ?? false }.count
+    }
+
+    /// Checks every record's frame against its shard's SHA-256, as `copy` does, `threads` at a time: a
+    /// mismatch is an `InputIntegrityError` naming the shard and the record.
+    func verifyEveryFrame(threads: Int) throws {
+        let stored = byKey.sorted { $0.key < $1.key }.map(\.value)
+        try orderedParallelMap(count: stored.count, threads: threads, work: { i -> Error? in
+            do {
+                _ = try InputIntegrityError.checking(stored[i].shard.path) { try stored[i].shard.verifiedFrame(at: stored[i].index) }
+                return nil
+            } catch { return error }
+        }, consume: { _, error in if let error { throw error } })
+    }
+
     /// The earlier record `key` with its metadata when it was made from the same own inputs (`inputs`, a
     /// `RecordReuse.digest`), its frame checked against its shard's SHA-256: a mismatch is an
     /// `InputIntegrityError` (the store is damaged; never copied). Nil when there is no such record.
@@ -55,6 +77,23 @@ extension StageContext {
         let records = try EarlierRecords(try shards(of: manifest))
         log("reuse: \(records.count) records of an earlier run with the same executable and params may be copied")
         return records
+    }
+
+    /// Links the earlier artifact's shards as this artifact's when the job's records (`records`, in key order)
+    /// are exactly that artifact's, each made from the same own inputs: a rerun that changes no record (a label
+    /// fixed in the table) then gets the bytes a copy record by record would write, with every frame checked
+    /// as a copy checks it (a mismatch fails the job) but nothing written or hashed again. Reports the reuse
+    /// and returns true; false, having done nothing, otherwise and for a slice (its earlier artifact may hold
+    /// other slices' records).
+    public func linkEarlierShardsIfUnchanged(_ earlier: EarlierRecords?, records: [ReuseCandidate]) throws -> Bool {
+        guard let earlier, let manifest = job.reuse, job.slice == nil, !records.isEmpty,
+              manifest.records == records.count, earlier.count == records.count,
+              earlier.copyable(records) == records.count else { return false }
+        try earlier.verifyEveryFrame(threads: threads)
+        try linkShards(of: manifest)
+        log("every record is an earlier run's with the same inputs: its \(manifest.shards.count) shards are linked")
+        reportReuse(reused: records.count, computed: 0)
+        return true
     }
 
     /// Logs how many records were copied and computed, also as the line the scheduler reads.

@@ -159,7 +159,6 @@ public final class StageContext {
         ShardSequenceWriter(directory: outputDirectory, targetBytes: targetBytes, level: level)
     }
 
-    /// Remembers finished shards so `finish` lists them without hashing them again.
     /// Makes an artifact's shards this artifact's files: hard links (no bytes copied) named as that artifact
     /// names them, listed with its hashes so nothing is read or hashed again. For output that is, record for
     /// record, an artifact the store already holds (a pass-through, or an earlier run's every record).
@@ -177,6 +176,7 @@ public final class StageContext {
         recordShards(infos)
     }
 
+    /// Remembers finished shards so `finish` lists them without hashing them again.
     public func recordShards(_ infos: [ShardInfo]) {
         lock.lock(); defer { lock.unlock() }
         shardInfos += infos

@@ -153,28 +153,19 @@ runStage("decode", params: params, reusesRecords: true) { context in
     let workers = min(context.threads, max(1, jobs.count))
     let codecThreads = workers > 1 ? 1 : context.threads
     let earlier = try context.earlierRecords()
+    let candidates = jobs.map { job in
+        ReuseCandidate(key: job.key, inputs: job.row.flatMap { row in job.file.map { ownInputs(job.key, row: row, file: $0) } })
+    }
     if context.planningReuse {
-        let copies = earlier.map { e in
-            jobs.filter { job in job.row.flatMap { row in job.file.map { e.has(key: job.key, inputs: ownInputs(job.key, row: row, file: $0)) } } ?? false }.count
-        } ?? 0
+        let copies = earlier?.copyable(candidates) ?? 0
         try context.planReuse(reused: copies, computed: jobs.count - copies)
     }
     func summary(images: Int, rejects: Int) -> JSONValue {
         ["images": .int(Int64(images)), "rejects": .int(Int64(rejects)), "values": .string(values.rawValue),
          "reduce": .int(Int64(reduce)), "reduce_by": .string(method.rawValue)]
     }
-    // Every image the earlier run's, and nothing else (a label fixed in the table: decode reruns, its records do
-    // not change): that run's shards are this run's byte for byte, so they are linked, not copied record by
-    // record (which costs every record's bytes, linear in the cohort rather than in the change).
-    if let earlier, let manifest = context.job.reuse, context.job.slice == nil, !jobs.isEmpty,
-       manifest.records == jobs.count, earlier.count == jobs.count,
-       jobs.allSatisfy({ job in
-           guard let row = job.row, let file = job.file else { return false }
-           return earlier.has(key: job.key, inputs: ownInputs(job.key, row: row, file: file))
-       }) {
-        try context.linkShards(of: manifest)
-        context.log("every image is an earlier run's with the same inputs: its \(manifest.shards.count) shards are linked")
-        context.reportReuse(reused: jobs.count, computed: 0)
+    // A label fixed in the table reruns decode without changing a record: the earlier shards are linked.
+    if try context.linkEarlierShardsIfUnchanged(earlier, records: candidates) {
         try context.finish(records: jobs.count, summary: summary(images: jobs.count, rejects: rejected))
         return
     }
@@ -185,8 +176,9 @@ runStage("decode", params: params, reusesRecords: true) { context in
     try orderedParallelMap(count: jobs.count, threads: workers, window: workers, work: { i -> Outcome in
         let job = jobs[i]
         guard let file = job.file else { return .reject(file: nil, reason: "table row without a file under \(folder)/") }
-        guard let row = job.row else { return .reject(file: file.path, reason: "file without a row in \(tableName)") }
-        let inputs = ownInputs(job.key, row: row, file: file)
+        guard let row = job.row, let inputs = candidates[i].inputs else {
+            return .reject(file: file.path, reason: "file without a row in \(tableName)")
+        }
         do {
             if let stored = try earlier?.copy(key: job.key, inputs: inputs) { return .copy(stored.frame, metadata: stored.metadata) }
             let path = try context.location(of: file)

@@ -51,6 +51,20 @@ import Testing
         }
     }
 
+    /// The rounded (half up) mean of each `side` x `side` block of `values` (row-major), edge blocks smaller:
+    /// the test's own reference for area reduction.
+    static func blockMeans(_ values: [Int], width w: Int, height h: Int, side f: Int) -> [Int32] {
+        var means: [Int32] = []
+        for top in stride(from: 0, to: h, by: f) {
+            for left in stride(from: 0, to: w, by: f) {
+                var sum = 0, n = 0
+                for y in top ..< min(h, top + f) { for x in left ..< min(w, left + f) { sum += values[y * w + x]; n += 1 } }
+                means.append(Int32((2 * sum + n) / (2 * n)))
+            }
+        }
+        return means
+    }
+
     @Test(arguments: [Synthetic.Encoding.native, .jpegLossless])
     func reducesWhileDecodingToExactBlockMeans(_ encoding: Synthetic.Encoding) throws {
         let (w, h) = (97, 61)
@@ -58,15 +72,7 @@ import Testing
         let path = try Synthetic.temporary(try Synthetic.file(encoding, width: w, height: h))
         for reduce in 1 ... 3 {
             let f = 1 << reduce
-            // The rounded (half up) mean of each block, edge blocks smaller, from the encoded samples.
-            var expected: [Int32] = []
-            for top in stride(from: 0, to: h, by: f) {
-                for left in stride(from: 0, to: w, by: f) {
-                    var sum = 0, n = 0
-                    for y in top ..< min(h, top + f) { for x in left ..< min(w, left + f) { sum += Int(samples[y * w + x]); n += 1 } }
-                    expected.append(Int32((2 * sum + n) / (2 * n)))
-                }
-            }
+            let expected = Self.blockMeans(samples.map(Int.init), width: w, height: h, side: f)
             let small = try DICOMFile(path: path).decodeFrame(reduce: reduce)
             #expect(small.columns == (w + f - 1) / f && small.rows == (h + f - 1) / f && small.type == .u16)
             #expect(small.values == expected, "reduce \(reduce)")
@@ -103,16 +109,8 @@ import Testing
         let file = try DICOMFile(path: path)
         let full = try file.decodeFrame()
         for reduce in [1, 2, 3] {
-            // Block means of the full decode, computed here from its values (edge blocks smaller, half up).
             let f = 1 << reduce
-            var means: [Int32] = []
-            for top in stride(from: 0, to: h, by: f) {
-                for left in stride(from: 0, to: w, by: f) {
-                    var sum = 0, n = 0
-                    for y in top ..< min(h, top + f) { for x in left ..< min(w, left + f) { sum += Int(full.values[y * w + x]); n += 1 } }
-                    means.append(Int32((2 * sum + n) / (2 * n)))
-                }
-            }
+            let means = Self.blockMeans(full.values.map(Int.init), width: w, height: h, side: f)
             let byArea = try file.decodeFrame(reduce: reduce, by: .area)
             #expect(byArea.columns == (w + f - 1) / f && byArea.rows == (h + f - 1) / f)
             #expect(byArea.values == means, "\(encoding) reduce \(reduce)")
