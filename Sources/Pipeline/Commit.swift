@@ -91,21 +91,28 @@ extension Scheduler {
         }
     }
 
-    /// Every file the manifest lists in the job's output is there, with the size and SHA-256 it says.
+    /// Every file the manifest lists in the job's output is there, with the size and SHA-256 it says, hashed
+    /// on every core. A shard a stage linked from an earlier run (`ShardSequenceWriter`) is the store's object
+    /// itself: this hash is its check, and a damaged one fails the unit here.
     func checkOutputFiles(of manifest: ArtifactManifest, job: ProcessJob) throws {
-        for file in manifest.files where file.source == nil {
-            let path = "\(job.outputDirectory)/\(file.path)"
+        let files = manifest.files.filter { $0.source == nil }
+        try orderedParallelMap(count: files.count, threads: ProcessInfo.processInfo.activeProcessorCount, work: { i -> StoreError? in
+            let file = files[i], path = "\(job.outputDirectory)/\(file.path)"
             guard let stamp = FileStamp.of(path) else {
-                throw StoreError(subject: job.label, reason: "manifest lists \(file.path), which is not in its output")
+                return StoreError(subject: job.label, reason: "manifest lists \(file.path), which is not in its output")
             }
             guard stamp.size == file.size else {
-                throw StoreError(subject: job.label, reason: "\(file.path) is \(stamp.size) bytes, the manifest says \(file.size)")
+                return StoreError(subject: job.label, reason: "\(file.path) is \(stamp.size) bytes, the manifest says \(file.size)")
             }
-            let sha = try Digest.sha256Hex(file: path)
-            guard sha == file.sha256 else {
-                throw StoreError(subject: job.label, reason: "\(file.path) has SHA-256 \(sha), the manifest says \(file.sha256)")
-            }
-        }
+            do {
+                let sha = try Digest.sha256Hex(file: path)
+                guard sha == file.sha256 else {
+                    let linked = self.store.hasObject(file.sha256) ? " (a store object linked from an earlier run, damaged: run `mammoflow verify`, then run again)" : ""
+                    return StoreError(subject: job.label, reason: "\(file.path) has SHA-256 \(sha), the manifest says \(file.sha256)\(linked)")
+                }
+            } catch { return StoreError(subject: job.label, reason: "\(error)") }
+            return nil
+        }, consume: { _, error in if let error { throw error } })
     }
 
     /// The stamps a job wrote to MAMMOFLOW_SOURCE_STAMPS, once checked. The stage stamped each source as it

@@ -27,45 +27,45 @@ extension JSONValue {
 /// decoded pixels rather than a copy of them. `passThrough` decides from a record's metadata alone: the new
 /// metadata of a record that passes unchanged without being decoded (its stored frame is copied), nil to
 /// transform it. Each record's metadata gets `RecordReuse.field`, the digest of its input record (key, frame, metadata);
-/// when the job names an earlier artifact (`reuse`), a record of it with the same digest is copied as it is
-/// stored instead of being computed.
+/// when the job names an earlier artifact (`reuse`), a record of it with the same digest is taken as it is
+/// stored instead of being computed (its whole shard linked where the writer can, `ShardSequenceWriter`).
 /// Returns how many records were written.
 public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
                             passThrough: @escaping (RecordRef) -> JSONValue? = { _ in nil },
                             transform: @escaping (RecordRef, consuming GrayImage) throws -> ImageStageResult) throws -> Int {
     let earlier = try context.earlierRecords()
     let digests = refs.map { RecordReuse.digest(of: $0) }
-    let candidates = zip(refs, digests).map { ReuseCandidate(key: $0.key, inputs: $1) }
     if context.planningReuse {
-        let copies = earlier?.copyable(candidates) ?? 0
+        let copies = earlier?.copyable(zip(refs, digests).map { ReuseCandidate(key: $0.key, inputs: $1) }) ?? 0
         try context.planReuse(reused: copies, computed: refs.count - copies)
     }
-    if try context.linkEarlierShardsIfUnchanged(earlier, records: candidates) { return refs.count }
     let writer = context.shardWriter()
     var written = 0, reused = 0
     enum Outcome {
         case write(payload: [UInt8], metadata: JSONValue, sampleSize: Int)
-        /// A stored frame (of the earlier artifact, or the input's own), already checked against its SHA-256.
-        case copy(VerifiedFrame, metadata: JSONValue, reused: Bool)
+        /// The input's own stored frame, already checked against its SHA-256.
+        case copy(VerifiedFrame, metadata: JSONValue)
+        /// The earlier run's record, made from the same inputs: the writer links or copies it.
+        case earlier(EarlierRecord)
         case reject(String)
         case fail(InputIntegrityError)
     }
     try orderedParallelMap(count: refs.count, threads: context.threads, work: { i -> Outcome in
         let ref = refs[i], inputs = digests[i]
+        if let record = earlier?.record(key: ref.key, inputs: inputs) { return .earlier(record) }
         do {
-            if let stored = try earlier?.copy(key: ref.key, inputs: inputs) { return .copy(stored.frame, metadata: stored.metadata, reused: true) }
             let own: [String: JSONValue] = [RecordReuse.field: .string(inputs)]
             // Passed through unchanged: the input's frame is what compressing its payload again would write.
             func inputFrame() throws -> VerifiedFrame {
                 try InputIntegrityError.checking(ref.shard.path) { try ref.shard.verifiedFrame(at: ref.index) }
             }
-            if let metadata = passThrough(ref) { return .copy(try inputFrame(), metadata: metadata.adding(own), reused: false) }
+            if let metadata = passThrough(ref) { return .copy(try inputFrame(), metadata: metadata.adding(own)) }
             let decoded = try ImagePayload(decoding: try ref.payload())
             switch try transform(ref, GrayImage(consume decoded)) {
             case .image(let out, let metadata):
                 let encoded = out.payload
                 return .write(payload: encoded.encode(), metadata: metadata.adding(own), sampleSize: encoded.bytesPerSample)
-            case .unchanged(let metadata): return .copy(try inputFrame(), metadata: metadata.adding(own), reused: false)
+            case .unchanged(let metadata): return .copy(try inputFrame(), metadata: metadata.adding(own))
             case .reject(let reason): return .reject(reason)
             }
         } catch let error as InputIntegrityError {
@@ -79,10 +79,13 @@ public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
         case .write(let payload, let metadata, let sampleSize):
             try writer.append(key: ref.key, metadata: metadata, payload: payload, elementSize: sampleSize)
             written += 1
-        case .copy(let frame, let metadata, let fromEarlierRun):
+        case .copy(let frame, let metadata):
             try writer.append(key: ref.key, metadata: metadata, stored: frame)
             written += 1
-            if fromEarlierRun { reused += 1 }
+        case .earlier(let record):
+            try writer.append(earlier: record)
+            written += 1
+            reused += 1
         case .reject(let reason):
             context.reject(key: ref.key, file: sourceFile(of: ref.metadata), reason: reason)
         case .fail(let error):
@@ -90,8 +93,7 @@ public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
         }
         context.progress(done: i + 1, total: refs.count)
     })
-    context.recordShards(try writer.finish())
-    context.reportReuse(reused: reused, computed: refs.count - reused)
+    try context.finishWriting(writer, reused: reused, computed: refs.count - reused)
     return written
 }
 

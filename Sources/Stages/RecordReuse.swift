@@ -16,21 +16,15 @@ public typealias ReuseCandidate = (key: String, inputs: String?)
 /// The records of the earlier artifact named by the job's `reuse`, by key, with the own-inputs digest each
 /// was made from.
 public final class EarlierRecords: @unchecked Sendable {
-    struct Stored {
-        let shard: ShardReader
-        let index: Int
-        let metadata: JSONValue
-        let inputs: String
-    }
-    private let byKey: [String: Stored]
+    private let byKey: [String: (record: EarlierRecord, inputs: String)]
 
-    init(_ shards: [ShardReader]) throws {
-        var byKey: [String: Stored] = [:]
-        for shard in shards {
+    init(_ shards: [(reader: ShardReader, file: ArtifactFile)]) throws {
+        var byKey: [String: (record: EarlierRecord, inputs: String)] = [:]
+        for (shard, file) in shards {
             let metadata = try InputIntegrityError.checking(shard.path) { try shard.metadata() }
             for (i, m) in metadata.enumerated() {
                 guard let inputs = m[RecordReuse.field]?.stringValue else { continue }
-                byKey[shard.entries[i].key] = Stored(shard: shard, index: i, metadata: m, inputs: inputs)
+                byKey[shard.entries[i].key] = (EarlierRecord(shard: shard, file: file, index: i, metadata: m), inputs)
             }
         }
         self.byKey = byKey
@@ -47,25 +41,12 @@ public final class EarlierRecords: @unchecked Sendable {
         records.filter { record in record.inputs.map { has(key: record.key, inputs: $0) } ?? false }.count
     }
 
-    /// Checks every record's frame against its shard's SHA-256, as `copy` does, `threads` at a time: a
-    /// mismatch is an `InputIntegrityError` naming the shard and the record.
-    func verifyEveryFrame(threads: Int) throws {
-        let stored = byKey.sorted { $0.key < $1.key }.map(\.value)
-        try orderedParallelMap(count: stored.count, threads: threads, work: { i -> Error? in
-            do {
-                _ = try InputIntegrityError.checking(stored[i].shard.path) { try stored[i].shard.verifiedFrame(at: stored[i].index) }
-                return nil
-            } catch { return error }
-        }, consume: { _, error in if let error { throw error } })
-    }
-
-    /// The earlier record `key` with its metadata when it was made from the same own inputs (`inputs`, a
-    /// `RecordReuse.digest`), its frame checked against its shard's SHA-256: a mismatch is an
-    /// `InputIntegrityError` (the store is damaged; never copied). Nil when there is no such record.
-    public func copy(key: String, inputs: String) throws -> (frame: VerifiedFrame, metadata: JSONValue)? {
+    /// The earlier record `key` when it was made from the same own inputs (`inputs`, a `RecordReuse.digest`),
+    /// for the stage's writer (`ShardSequenceWriter.append(earlier:)`), which links its shard or copies it
+    /// with its frame checked. Nil when there is no such record. Nothing is read.
+    public func record(key: String, inputs: String) -> EarlierRecord? {
         guard let stored = byKey[key], stored.inputs == inputs else { return nil }
-        let frame = try InputIntegrityError.checking(stored.shard.path) { try stored.shard.verifiedFrame(at: stored.index) }
-        return (frame, stored.metadata)
+        return stored.record
     }
 }
 
@@ -74,26 +55,20 @@ extension StageContext {
     /// opened is an `InputIntegrityError`, as for an input.
     public func earlierRecords() throws -> EarlierRecords? {
         guard let manifest = job.reuse else { return nil }
-        let records = try EarlierRecords(try shards(of: manifest))
+        let records = try EarlierRecords(try manifest.shards.map { (try openShard($0), $0) })
         log("reuse: \(records.count) records of an earlier run with the same executable and params may be copied")
         return records
     }
 
-    /// Links the earlier artifact's shards as this artifact's when the job's records (`records`, in key order)
-    /// are exactly that artifact's, each made from the same own inputs: a rerun that changes no record (a label
-    /// fixed in the table) then gets the bytes a copy record by record would write, with every frame checked
-    /// as a copy checks it (a mismatch fails the job) but nothing written or hashed again. Reports the reuse
-    /// and returns true; false, having done nothing, otherwise and for a slice (its earlier artifact may hold
-    /// other slices' records).
-    public func linkEarlierShardsIfUnchanged(_ earlier: EarlierRecords?, records: [ReuseCandidate]) throws -> Bool {
-        guard let earlier, let manifest = job.reuse, job.slice == nil, !records.isEmpty,
-              manifest.records == records.count, earlier.count == records.count,
-              earlier.copyable(records) == records.count else { return false }
-        try earlier.verifyEveryFrame(threads: threads)
-        try linkShards(of: manifest)
-        log("every record is an earlier run's with the same inputs: its \(manifest.shards.count) shards are linked")
-        reportReuse(reused: records.count, computed: 0)
-        return true
+    /// Lists the writer's shards in the manifest and reports the reuse: records copied or linked, records
+    /// computed, and shards linked (unchanged shards of the earlier run) beside those written.
+    public func finishWriting(_ writer: ShardSequenceWriter, reused: Int, computed: Int) throws {
+        let shards = try writer.finish()
+        recordShards(shards)
+        if job.reuse != nil {
+            log("\(writer.linked) of \(shards.count) shards linked from the earlier run, \(shards.count - writer.linked) written")
+        }
+        reportReuse(reused: reused, computed: computed)
     }
 
     /// Logs how many records were copied and computed, also as the line the scheduler reads.

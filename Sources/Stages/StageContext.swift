@@ -127,12 +127,13 @@ public final class StageContext {
     /// The shards of an input artifact, opened, in key order. A shard that cannot be opened was damaged after
     /// it was committed: an `InputIntegrityError`.
     public func shards(of manifest: ArtifactManifest) throws -> [ShardReader] {
-        try manifest.shards
-            .map { file in
-                let path = try location(of: file)
-                return try InputIntegrityError.checking(path) { try ShardReader(path: path) }
-            }
-            .sorted { ($0.entries.first?.key ?? "") < ($1.entries.first?.key ?? "") }
+        try manifest.shards.map(openShard).sorted { ($0.entries.first?.key ?? "") < ($1.entries.first?.key ?? "") }
+    }
+
+    /// One shard of an input artifact, opened: one that cannot be is an `InputIntegrityError`.
+    func openShard(_ file: ArtifactFile) throws -> ShardReader {
+        let path = try location(of: file)
+        return try InputIntegrityError.checking(path) { try ShardReader(path: path) }
     }
 
     /// Every record of an input artifact, in key order, restricted to this job's slice. The shards of a sliced
@@ -154,22 +155,21 @@ public final class StageContext {
 
     // MARK: Outputs
 
-    /// A fresh writer for this stage's output shards. Call `finish()` on it, then `recordShards(_:)`.
-    public func shardWriter(targetBytes: Int = ShardFormat.defaultTargetBytes, level: Int32 = 3) -> ShardSequenceWriter {
-        ShardSequenceWriter(directory: outputDirectory, targetBytes: targetBytes, level: level)
+    /// A fresh writer for this stage's output shards, cut by `boundaries`; end with `finishWriting(_:reused:computed:)`.
+    /// An earlier record it copies is checked first: a damaged one is an `InputIntegrityError` that fails the job.
+    public func shardWriter(boundaries: ShardBoundaries = .standard, level: Int32 = 3) -> ShardSequenceWriter {
+        ShardSequenceWriter(directory: outputDirectory, boundaries: boundaries, level: level) { record in
+            try InputIntegrityError.checking(record.shard.path) { try record.shard.verifiedFrame(at: record.index) }
+        }
     }
 
     /// Makes an artifact's shards this artifact's files: hard links (no bytes copied) named as that artifact
     /// names them, listed with its hashes so nothing is read or hashed again. For output that is, record for
-    /// record, an artifact the store already holds (a pass-through, or an earlier run's every record).
+    /// record, an artifact the store already holds (a pass-through).
     public func linkShards(of manifest: ArtifactManifest) throws {
         var infos: [ShardInfo] = []
         for file in manifest.shards {
-            let from = try location(of: file), to = "\(outputDirectory)/\(file.path)"
-            if link(from, to) != 0 {
-                // Another filesystem: a copy is the only way, and still no pixel is decoded.
-                try FileManager.default.copyItem(atPath: from, toPath: to)
-            }
+            try linkOrCopyFile(from: try location(of: file), to: "\(outputDirectory)/\(file.path)")
             infos.append(ShardInfo(name: file.path, sha256: file.sha256, size: file.size, records: file.records ?? 0,
                                    firstKey: nil, lastKey: nil))
         }

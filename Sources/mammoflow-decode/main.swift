@@ -98,8 +98,8 @@ struct ConstantImage: Error {
 enum Outcome {
     /// Compressed by the worker: only compressed images wait for the writer.
     case image(CompressedRecord, metadata: JSONValue)
-    /// The record an earlier run made from the same file and row, copied as it is stored.
-    case copy(VerifiedFrame, metadata: JSONValue)
+    /// The record an earlier run made from the same file and row: the writer links its shard or copies it.
+    case earlier(EarlierRecord)
     case reject(file: String?, reason: String)
     /// The job cannot go on: an input that fails its integrity check, a param that does not fit a file.
     case fail(Error)
@@ -164,11 +164,6 @@ runStage("decode", params: params, reusesRecords: true) { context in
         ["images": .int(Int64(images)), "rejects": .int(Int64(rejects)), "values": .string(values.rawValue),
          "reduce": .int(Int64(reduce)), "reduce_by": .string(method.rawValue)]
     }
-    // A label fixed in the table reruns decode without changing a record: the earlier shards are linked.
-    if try context.linkEarlierShardsIfUnchanged(earlier, records: candidates) {
-        try context.finish(records: jobs.count, summary: summary(images: jobs.count, rejects: rejected))
-        return
-    }
     let writer = context.shardWriter()
     var written = 0, reused = 0
     let started = Date()
@@ -180,7 +175,7 @@ runStage("decode", params: params, reusesRecords: true) { context in
             return .reject(file: file.path, reason: "file without a row in \(tableName)")
         }
         do {
-            if let stored = try earlier?.copy(key: job.key, inputs: inputs) { return .copy(stored.frame, metadata: stored.metadata) }
+            if let record = earlier?.record(key: job.key, inputs: inputs) { return .earlier(record) }
             let path = try context.location(of: file)
             let dicom: DICOMFile
             do { dicom = try DICOMFile(path: path) } catch {
@@ -231,8 +226,8 @@ runStage("decode", params: params, reusesRecords: true) { context in
         case .image(let record, let metadata):
             try writer.append(key: jobs[i].key, metadata: metadata, compressed: record)
             written += 1
-        case .copy(let frame, let metadata):
-            try writer.append(key: jobs[i].key, metadata: metadata, stored: frame)
+        case .earlier(let record):
+            try writer.append(earlier: record)
             written += 1
             reused += 1
         case .reject(let file, let reason):
@@ -243,9 +238,8 @@ runStage("decode", params: params, reusesRecords: true) { context in
         }
         context.progress(done: i + 1, total: jobs.count)
     })
-    context.recordShards(try writer.finish())
     let seconds = Date().timeIntervalSince(started)
-    context.log("decoded \(written - reused) and copied \(reused) of \(jobs.count) images in \(String(format: "%.1f", seconds)) s with \(workers) workers")
-    context.reportReuse(reused: reused, computed: jobs.count - reused)
+    context.log("decoded \(written - reused) and took \(reused) from an earlier run of \(jobs.count) images in \(String(format: "%.1f", seconds)) s with \(workers) workers")
+    try context.finishWriting(writer, reused: reused, computed: jobs.count - reused)
     try context.finish(records: written, summary: summary(images: written, rejects: rejected))
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Pipeline
 import Shards
@@ -120,10 +123,10 @@ import Testing
         let cancer = try setup.column("cancer")
         rows[3][cancer] = rows[3][cancer] == "0" ? "1" : "0"
         try setup.writeTable(rows)
-        let linkedBefore = try setup.logsSaying("shards are linked")
+        let linkedBefore = try setup.logsSaying("shards linked from the earlier run, 0 written")
         let relabelled = try setup.rerunMatchesCold("cold-label")
         #expect(relabelled["decode"]?.computed == 0 && relabelled["decode"]?.copied == images)
-        #expect(try setup.logsSaying("shards are linked") == linkedBefore + 1, "decode linked the earlier run's shards")
+        #expect(try setup.logsSaying("shards linked from the earlier run, 0 written") == linkedBefore + 1, "decode linked every earlier shard")
         for stage in Self.imageStages.dropFirst() { #expect(relabelled[stage] == nil, "\(stage) ran after a label change") }
 
         // Three new images (files and rows from another cohort).
@@ -157,6 +160,31 @@ import Testing
         let deleted = try setup.rerunMatchesCold("cold-deleted")
         expectComputed(deleted, 0, "one image deleted")
         #expect(deleted["decode"]?.copied == rows.count - 1)
+    }
+
+    @Test func aDamagedShardLinkedFromAnEarlierRunFailsTheCommit() throws {
+        let setup = try Setup()
+        _ = try setup.run(cache: "warm")
+        let store = Store(root: "\(setup.root)/warm")
+        let decode = try #require(store.lastRun(pipeline: "\(setup.root)/p.yaml", stage: "decode")?.first)
+        let record = try #require(store.readRun(decode.key))
+        let shard = try #require(record.manifest.shards.first)
+        let object = store.objectPath(shard.sha256)
+        var bytes = try readFile(object)
+        bytes[bytes.count / 3] ^= 0x08
+        chmod(object, 0o644)
+        try Data(bytes).write(to: URL(fileURLWithPath: object))
+        // A label changes: decode reruns and links its earlier shards, the damaged one among them, unread.
+        var rows = try setup.table()
+        let cancer = try setup.column("cancer")
+        rows[3][cancer] = rows[3][cancer] == "0" ? "1" : "0"
+        try setup.writeTable(rows)
+        let failed = try runProcess(setup.mammoflow, ["run", "p.yaml", "--cache", "\(setup.root)/warm"], cwd: setup.root)
+        #expect(failed.status != 0)
+        #expect(failed.output.contains("\(shard.path) has SHA-256") && failed.output.contains("linked from an earlier run, damaged: run `mammoflow verify`"),
+                "\(failed.output.suffix(2000))")
+        // Nothing was committed: decode's last run is the one before.
+        #expect(store.lastRun(pipeline: "\(setup.root)/p.yaml", stage: "decode")?.first?.key == decode.key)
     }
 
     @Test func slicedStagesReuseAcrossSlices() throws {

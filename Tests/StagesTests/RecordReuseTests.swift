@@ -97,7 +97,10 @@ import Testing
         bytes[entry.offset + entry.frameLength / 2] ^= 0x40
         chmod(shard, 0o644)
         try Data(bytes).write(to: URL(fileURLWithPath: shard))
-        let error = #expect(throws: InputIntegrityError.self) { try run("warm", before, reuse: earlier) }
+        // a changes, so its shard is written again and b copied into it: b's frame is checked and refused. (An
+        // unchanged shard is linked unread: the scheduler's commit hashes it, RecordReuseRunTests.)
+        let after = try input("in2", [("a", 101, "MLO"), ("b", 200, "MLO")])
+        let error = #expect(throws: InputIntegrityError.self) { try run("warm", after, reuse: earlier) }
         #expect(error?.file == shard)
         #expect(error?.description.contains("record \"b\": SHA-256 mismatch") == true)
     }

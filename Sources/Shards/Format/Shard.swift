@@ -24,8 +24,6 @@ public enum ShardFormat {
     static let indexEntryFixedSize = 59
     public static let footerSize = 64
     public static let fileExtension = "mgs"
-    /// Default size at which a stage's writer starts a new shard.
-    public static let defaultTargetBytes = 128 << 20
 }
 
 public struct ShardError: SubjectReasonError {
@@ -90,6 +88,7 @@ public final class ShardWriter {
     private var finished = false
 
     public var recordCount: Int { entries.count }
+    public var lastKey: String? { entries.last?.key }
     public var bytesWritten: Int { offset }
 
     /// Records larger than this are stored as several zstd frames of this many raw bytes, which a reader
@@ -261,54 +260,6 @@ public struct CompressedRecord: Sendable {
         rawLength = payload.count
         self.elementSize = elementSize
         self.level = level
-    }
-}
-
-/// Writes a key-ordered stream of records as a sequence of shards, starting a new one past `targetBytes`.
-public final class ShardSequenceWriter {
-    public let directory: String
-    public let targetBytes: Int
-    public let level: Int32
-    private var current: ShardWriter?
-    public private(set) var finished: [ShardInfo] = []
-
-    public init(directory: String, targetBytes: Int = ShardFormat.defaultTargetBytes, level: Int32 = 3) {
-        self.directory = directory
-        self.targetBytes = targetBytes
-        self.level = level
-    }
-
-    public func append(key: String, metadata: JSONValue = .object([:]), payload: [UInt8], elementSize: Int = 1) throws {
-        try appending { try $0.append(key: key, metadata: metadata, payload: payload, elementSize: elementSize) }
-    }
-
-    /// `ShardWriter.append(key:metadata:compressed:)`: a record compressed by its producer.
-    public func append(key: String, metadata: JSONValue, compressed record: CompressedRecord) throws {
-        try appending { try $0.append(key: key, metadata: metadata, compressed: record) }
-    }
-
-    /// Appends a record copied from another shard as it is stored (`ShardWriter.append(key:metadata:stored:)`).
-    public func append(key: String, metadata: JSONValue, stored: VerifiedFrame) throws {
-        try appending { try $0.append(key: key, metadata: metadata, stored: stored) }
-    }
-
-    /// Runs `body` on the open shard (opening one first), then starts a new shard past `targetBytes`.
-    private func appending(_ body: (ShardWriter) throws -> Void) throws {
-        if current == nil { current = try ShardWriter(directory: directory, level: level) }
-        try body(current!)
-        if current!.bytesWritten >= targetBytes {
-            finished.append(try current!.finish())
-            current = nil
-        }
-    }
-
-    /// Finishes the open shard, if any, and returns every shard written, in key order.
-    public func finish() throws -> [ShardInfo] {
-        if let open = current {
-            finished.append(try open.finish())
-            current = nil
-        }
-        return finished
     }
 }
 
