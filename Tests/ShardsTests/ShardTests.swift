@@ -297,3 +297,21 @@ private func flipByte(inRecord i: Int, of path: String) throws {
     for i in 0..<source.count { try copied.append(key: keys[i], metadata: ["n": 1], stored: try source.verifiedFrame(at: i)) }
     #expect(try copied.finish().name == plainInfo.name)
 }
+
+@Test func anOpenReaderHoldsNoFileDescriptor() throws {
+    // A stage opens every shard of its input at once: thousands at RSNA's size, past a limit of 1,024 open files.
+    let dir = try temporaryDirectory()
+    let path = try { () throws -> String in
+        let writer = try ShardWriter(directory: dir)  // its descriptor closes with it, at the end of this closure
+        try writer.append(key: "a", metadata: ["n": 1], payload: Array(repeating: 3, count: 5000))
+        return "\(dir)/\(try writer.finish().name)"
+    }()
+    let readers = try (0..<3).map { _ in try ShardReader(path: path) }
+    let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")
+        .compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)") }
+    #expect(!open.contains(path), "a reader keeps \(path) open")
+    for reader in readers {
+        #expect(try reader.payload(at: 0) == Array(repeating: 3, count: 5000))
+        #expect(try reader.metadata()[0]["n"]?.intValue == 1)
+    }
+}

@@ -266,10 +266,11 @@ public struct CompressedRecord: Sendable {
 // MARK: - Reading
 
 /// Random access to a shard's records. Thread-safe: records are read from a read-only mapping of the file.
+/// Holds no file descriptor once open (the mapping needs none): a stage reads thousands of shards at once
+/// (54,706 images are about 5,000 shards per stage), more than a common limit of 1,024 open files.
 public final class ShardReader: @unchecked Sendable {
     public let path: String
     public let entries: [ShardIndexEntry]
-    private let file: FileDescriptor
     /// The whole file, mapped: records are decoded from it in place.
     private let mapping: MappedFile
     private let metadataOffset: Int
@@ -286,7 +287,7 @@ public final class ShardReader: @unchecked Sendable {
     /// Opens a shard and reads its footer and index (not its records).
     public init(path: String) throws {
         self.path = path
-        file = try FileDescriptor(reading: path)
+        let file = try FileDescriptor(reading: path)
         let size = try file.size()
         func fail(_ reason: String) -> ShardError { ShardError(path: path, reason: reason) }
         guard size >= ShardFormat.footerSize else { throw fail("not a shard: \(size) bytes, shorter than the footer") }
@@ -396,7 +397,9 @@ public final class ShardReader: @unchecked Sendable {
 
     /// Every record's metadata, in key order (one JSON object each, with its "key").
     public func metadata() throws -> [JSONValue] {
-        let frame = try file.read(at: metadataOffset, count: metadataFrameLength)
+        let range = metadataOffset..<metadataOffset + metadataFrameLength
+        try mapping.populate(range)
+        let frame = Array(UnsafeRawBufferPointer(rebasing: mapping.bytes[range]))
         let text: [UInt8]
         do {
             text = try decompressors.use { try $0.zstd.decompress(frame, expectedSize: metadataRawLength) }
