@@ -181,9 +181,13 @@ class Run:
         """The artifact's shards, in path order (for a stage's own shards: key order)."""
         return [f for f in self.files if f.is_shard]
 
-    def shards(self) -> list[ShardReader]:
-        """A reader for each shard of the artifact (footer and index read; records read on demand)."""
-        return [ShardReader(self.location(f)) for f in self.shard_files]
+    def shards(self) -> Iterator[ShardReader]:
+        """A reader for each shard of the artifact (footer and index read; records read on demand), opened as
+        the iteration reaches it: 54,706 images make about 5,000 shards per stage, and all of them open at once
+        would pass a common limit of 1,024 open files. Every shard is located first: a missing one is an error
+        before any is read."""
+        locations = [self.location(f) for f in self.shard_files]
+        return (ShardReader(where) for where in locations)
 
     def records(self) -> Iterator[tuple[str, dict, ShardReader]]:
         """(key, metadata, reader) of every record of the artifact's shards, shard by shard; read a record's

@@ -12,6 +12,7 @@ import json
 import mmap
 import os
 import struct
+import sys
 from dataclasses import dataclass
 from typing import Iterator, NamedTuple
 
@@ -102,6 +103,9 @@ def decode_image(payload: bytes) -> Image:
     return Image(samples, bits)
 
 
+_NO_FD = {"trackfd": False} if sys.version_info >= (3, 13) else {}
+
+
 class ShardReader:
     """Random access to a shard's records. Opening reads the footer and index; each read maps in one record.
 
@@ -115,7 +119,8 @@ class ShardReader:
             size = os.fstat(f.fileno()).st_size
             if size < FOOTER.size:
                 raise ShardError(self.path, f"not a shard: {size} bytes, shorter than the footer")
-            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            # From Python 3.13 the map keeps no descriptor of its own; before, each open reader holds one.
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ, **_NO_FD)
         magic, version, _flags, count, meta_offset, meta_length, meta_raw, index_offset, index_length = \
             FOOTER.unpack_from(self._map, size - FOOTER.size)
         if magic != MAGIC:

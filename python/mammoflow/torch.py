@@ -6,6 +6,7 @@ This module imports without torch; ``ShardImageDataset`` imports it when first u
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
@@ -58,7 +59,7 @@ class ImageRecords:
             if empty:
                 raise CacheError(run.record_path, f"{len(empty)} rows have no {label!r} value, e.g. {empty[:3]}")
         self.shard_paths = [shard_of[k] for k in self.keys]
-        self._readers: dict[str, ShardReader] = {}
+        self._readers: OrderedDict[str, ShardReader] = OrderedDict()
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -68,8 +69,15 @@ class ImageRecords:
     def __len__(self) -> int:
         return len(self.keys)
 
+    #: Readers kept open per process, least recently used closed first: an artifact has thousands of shards.
+    open_readers = 64
+
     def reader(self, path: str) -> ShardReader:
-        if path not in self._readers:
+        if path in self._readers:
+            self._readers.move_to_end(path)
+        else:
+            if len(self._readers) >= self.open_readers:
+                self._readers.popitem(last=False)[1].close()
             self._readers[path] = ShardReader(path)
         return self._readers[path]
 

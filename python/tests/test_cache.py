@@ -94,7 +94,7 @@ def test_a_missing_object_is_an_error_naming_it(cache_copy):
     run = Cache(cache_copy).newest_run("downscale")
     os.remove(run.location(run.shard_files[0]))
     with pytest.raises(CacheError, match="is missing"):
-        run.shards()
+        run.shards()  # before any shard is opened
 
 
 def test_a_file_the_artifact_lacks_and_a_folder_that_is_no_cache(cache_dir, tmp_path):

@@ -93,3 +93,18 @@ def test_a_torch_dataloader_batches_the_shards(cache_dir):
                                                                 torch.cat(labels).float())
     loss.backward()
     assert torch.isfinite(loss) and model[1].weight.grad.abs().sum() > 0
+
+
+def test_open_readers_are_bounded_least_recently_used_closed_first(cache_dir, packed):
+    # An artifact of 54,706 images has about 5,000 shards: a DataLoader worker must not hold them all open.
+    run = Cache(cache_dir).newest_run("downscale")
+    records = ImageRecords(run)
+    records.open_readers = 2
+    first, second, third = packed["plain"], packed["shuffled"], run.location(run.shard_files[0])
+    kept = records.reader(first)
+    records.reader(second)
+    assert records.reader(first) is kept  # used again: now the most recent
+    records.reader(third)
+    assert list(records._readers) == [first, third]
+    assert records[0][0].shape[0] == 1  # records still read, their shard reopened when needed
+    assert len(records._readers) <= 2
