@@ -157,7 +157,7 @@ public final class StageContext {
 
     /// A fresh writer for this stage's output shards, cut by `boundaries`; end with `finishWriting(_:reused:computed:)`.
     /// An earlier record it copies is checked first: a damaged one is an `InputIntegrityError` that fails the job.
-    public func shardWriter(boundaries: ShardBoundaries = .standard, level: Int32 = 3) -> ShardSequenceWriter {
+    public func shardWriter(boundaries: ShardBoundaries = .standard, level: Int32 = ShardFormat.defaultLevel) -> ShardSequenceWriter {
         ShardSequenceWriter(directory: outputDirectory, boundaries: boundaries, level: level) { record in
             try InputIntegrityError.checking(record.shard.path) { try record.shard.verifiedFrame(at: record.index) }
         }

@@ -13,7 +13,7 @@ extension ShardCommand {
         var files: [String]
 
         @Option(help: "zstd level.")
-        var level: Int32 = 3
+        var level: Int32 = ShardFormat.defaultLevel
 
         @Option(help: "Byte-shuffle records as numbers of this many bytes before compressing (2 for 16-bit samples, 4 for float32); 1 stores them as they are.")
         var elementSize: Int = 1

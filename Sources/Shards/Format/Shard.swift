@@ -24,6 +24,10 @@ public enum ShardFormat {
     static let indexEntryFixedSize = 59
     public static let footerSize = 64
     public static let fileExtension = "mgs"
+    /// The zstd level records are written at unless a caller asks for another: 1 stores 16-bit images,
+    /// shuffled and left-differenced, in the same bytes as 3 (within 0.5%) and compresses them 1.75x faster,
+    /// 4.5% of the archive path up to pectoral (docs/dicom.md).
+    public static let defaultLevel: Int32 = 1
 }
 
 public struct ShardError: SubjectReasonError {
@@ -95,7 +99,7 @@ public final class ShardWriter {
     /// decodes on all cores at once: one 2 MiB image comes back in about half the time.
     public static let partSize = 1 << 20
 
-    public init(directory: String, level: Int32 = 3) throws {
+    public init(directory: String, level: Int32 = ShardFormat.defaultLevel) throws {
         self.directory = directory
         self.level = level
         tempPath = "\(directory)/.shard-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).tmp"
@@ -249,7 +253,7 @@ public struct CompressedRecord: Sendable {
     public let elementSize: Int
     let level: Int32
 
-    public init(payload: UnsafeRawBufferPointer, elementSize: Int, level: Int32 = 3) throws {
+    public init(payload: UnsafeRawBufferPointer, elementSize: Int, level: Int32 = ShardFormat.defaultLevel) throws {
         let compressor = PartCompressor(level: level)
         var frame: [UInt8] = []
         for start in stride(from: 0, to: max(payload.count, 1), by: ShardWriter.partSize) {

@@ -89,7 +89,7 @@ public final class ShardSequenceWriter {
     /// Shards linked from an earlier artifact rather than written.
     public private(set) var linked = 0
 
-    public init(directory: String, boundaries: ShardBoundaries = .standard, level: Int32 = 3,
+    public init(directory: String, boundaries: ShardBoundaries = .standard, level: Int32 = ShardFormat.defaultLevel,
                 verify: @escaping (EarlierRecord) throws -> VerifiedFrame = { try $0.shard.verifiedFrame(at: $0.index) }) {
         self.directory = directory
         self.boundaries = boundaries
