@@ -51,6 +51,16 @@ import Testing
         }
     }
 
+    @Test func areaReductionSumsTheWidestValuesWithoutOverflow() {
+        // 16-bit values sum in 32 bits (up to 256 rows of 65535 at factor 8); 32-bit ones in 64.
+        let full = StoredPixels(rows: 300, columns: 260, type: .u16, values: Array(repeating: 65535, count: 300 * 260))
+        #expect(full.areaReduced(by: 8).values == Array(repeating: 65535, count: 2 * 2))
+        let low = StoredPixels(rows: 256, columns: 2, type: .i16, values: Array(repeating: -32768, count: 512))
+        #expect(low.areaReduced(by: 8).values == [-32768])
+        let wide = StoredPixels(rows: 4, columns: 4, type: .u32, values: Array(repeating: Int32(bitPattern: 0xFFFF_FFF0), count: 16))
+        #expect(wide.areaReduced(by: 2).values == [Int32(bitPattern: 0xFFFF_FFF0)])
+    }
+
     /// The rounded (half up) mean of each `side` x `side` block of `values` (row-major), edge blocks smaller:
     /// the test's own reference for area reduction.
     static func blockMeans(_ values: [Int], width w: Int, height h: Int, side f: Int) -> [Int32] {
