@@ -401,7 +401,9 @@ private struct JPEGStream {
             let used = Int(truncatingIfNeeded: entry & 0xFF)
             let difference: Int32
             if _fastPath(used != 0) {
-                buffer &<<= UInt64(truncatingIfNeeded: used)
+                // Shifted by the entry itself: a masking shift reads its low 6 bits, which are `used` (at most
+                // 12), so no extraction sits between the look-up and the next one.
+                buffer &<<= UInt64(truncatingIfNeeded: entry)
                 count &-= used
                 difference = Int32(truncatingIfNeeded: Int16(truncatingIfNeeded: entry &>> 16))
             } else {
