@@ -120,6 +120,36 @@ import Testing
         #expect(again.names == earlier.map(\.file.path) && again.linked == earlier.count && again.checked.isEmpty)
     }
 
+    @Test func randomEditsAlwaysGiveTheColdRunsShards() throws {
+        // Edits anywhere (first and last records, shard ends, several in a row), each a rerun of the last.
+        var state: UInt64 = 7
+        func next(_ n: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(n))
+        }
+        var current = records(150)
+        var earlier = try coldRun("round0", current)
+        for round in 1 ... 12 {
+            var edited = current
+            for edit in 0 ..< 1 + next(4) {
+                let i = next(edited.count)
+                switch next(3) {
+                case 0: edited.remove(at: i)
+                case 1: edited[i] = Record(key: edited[i].key, payload: records(1, seed: UInt64(100 * round + i))[0].payload)
+                default: edited.append(Record(key: "\(edited[i].key)-\(round)-\(edit)", payload: records(1, seed: UInt64(7 * round + i))[0].payload))
+                }
+            }
+            edited.sort { $0.key < $1.key }
+            let cold = try coldRun("cold\(round)", edited)
+            let warm = try warmRun("warm\(round)", edited, before: current, earlier: earlier)
+            #expect(warm.names == cold.map(\.file.path), "round \(round)")
+            #expect(warm.linked == Set(cold.map(\.file.path)).intersection(earlier.map(\.file.path)).count && warm.linked > cold.count / 2,
+                    "round \(round): \(warm.linked) of \(cold.count) linked")
+            current = edited
+            earlier = cold
+        }
+    }
+
     @Test func shardsAnotherRuleCutAreCopiedNotLinked() throws {
         let before = records(120)
         let earlier = try coldRun("earlier", before, boundaries: ShardBoundaries(targetBytes: 64 << 10))
