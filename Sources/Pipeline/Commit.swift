@@ -107,7 +107,9 @@ extension Scheduler {
             do {
                 let sha = try Digest.sha256Hex(file: path)
                 guard sha == file.sha256 else {
-                    let linked = self.store.hasObject(file.sha256) ? " (a store object linked from an earlier run, damaged: run `mammoflow verify`, then run again)" : ""
+                    // The same file as the store's object of that name: a shard linked from an earlier run.
+                    let linked = FileStamp.of(self.store.objectPath(file.sha256))?.inode == stamp.inode
+                        ? " (a store object linked from an earlier run, damaged: run `mammoflow verify`, then run again)" : ""
                     return StoreError(subject: job.label, reason: "\(file.path) has SHA-256 \(sha), the manifest says \(file.sha256)\(linked)")
                 }
             } catch { return StoreError(subject: job.label, reason: "\(error)") }
