@@ -115,7 +115,8 @@ runStage("ingest", params: params) { context in
     while !level.isEmpty {
         var next: [String] = []
         // Folders go to the workers in groups: one hand-over per folder cost more in locking than the folder.
-        let group = 16
+        // A level of few folders (28 patients) gets small groups, so that the workers get even shares.
+        let group = max(1, min(16, level.count / (4 * context.threads)))
         let groups = (level.count + group - 1) / group
         orderedParallelMap(count: groups, threads: context.threads, window: 16, work: { g -> [FolderScan] in
             (g * group..<min(level.count, (g + 1) * group)).map { scanFolder(root: dir, relative: level[$0], cache: cache) }
