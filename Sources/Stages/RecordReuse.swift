@@ -32,13 +32,10 @@ public final class EarlierRecords: @unchecked Sendable {
 
     public var count: Int { byKey.count }
 
-    /// Whether the earlier artifact has record `key` made from the same own inputs (nothing is read).
-    public func has(key: String, inputs: String) -> Bool { byKey[key]?.inputs == inputs }
-
     /// How many of a job's records (key and own-inputs digest; nil: one that cannot be copied) the earlier
     /// artifact has, made from the same own inputs.
     public func copyable(_ records: [ReuseCandidate]) -> Int {
-        records.filter { record in record.inputs.map { has(key: record.key, inputs: $0) } ?? false }.count
+        records.filter { record in record.inputs.map { self.record(key: record.key, inputs: $0) != nil } ?? false }.count
     }
 
     /// The earlier record `key` when it was made from the same own inputs (`inputs`, a `RecordReuse.digest`),

@@ -167,13 +167,7 @@ public final class StageContext {
     /// names them, listed with its hashes so nothing is read or hashed again. For output that is, record for
     /// record, an artifact the store already holds (a pass-through).
     public func linkShards(of manifest: ArtifactManifest) throws {
-        var infos: [ShardInfo] = []
-        for file in manifest.shards {
-            try linkOrCopyFile(from: try location(of: file), to: "\(outputDirectory)/\(file.path)")
-            infos.append(ShardInfo(name: file.path, sha256: file.sha256, size: file.size, records: file.records ?? 0,
-                                   firstKey: nil, lastKey: nil))
-        }
-        recordShards(infos)
+        recordShards(try manifest.shards.map { try ShardInfo.linking($0, from: try location(of: $0), into: outputDirectory) })
     }
 
     /// Remembers finished shards so `finish` lists them without hashing them again.

@@ -160,10 +160,6 @@ runStage("decode", params: params, reusesRecords: true) { context in
         let copies = earlier?.copyable(candidates) ?? 0
         try context.planReuse(reused: copies, computed: jobs.count - copies)
     }
-    func summary(images: Int, rejects: Int) -> JSONValue {
-        ["images": .int(Int64(images)), "rejects": .int(Int64(rejects)), "values": .string(values.rawValue),
-         "reduce": .int(Int64(reduce)), "reduce_by": .string(method.rawValue)]
-    }
     let writer = context.shardWriter()
     var written = 0, reused = 0
     let started = Date()
@@ -241,5 +237,8 @@ runStage("decode", params: params, reusesRecords: true) { context in
     let seconds = Date().timeIntervalSince(started)
     context.log("decoded \(written - reused) and took \(reused) from an earlier run of \(jobs.count) images in \(String(format: "%.1f", seconds)) s with \(workers) workers")
     try context.finishWriting(writer, reused: reused, computed: jobs.count - reused)
-    try context.finish(records: written, summary: summary(images: written, rejects: rejected))
+    try context.finish(records: written, summary: [
+        "images": .int(Int64(written)), "rejects": .int(Int64(rejected)), "values": .string(values.rawValue),
+        "reduce": .int(Int64(reduce)), "reduce_by": .string(method.rawValue),
+    ])
 }

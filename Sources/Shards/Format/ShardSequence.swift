@@ -144,10 +144,7 @@ public final class ShardSequenceWriter {
             if !endsNowhere || atEnd { try copyPending() }
             return
         }
-        let file = pending[0].file
-        try linkOrCopyFile(from: shard.path, to: "\(directory)/\(file.path)")
-        finished.append(ShardInfo(name: file.path, sha256: file.sha256, size: file.size, records: shard.count,
-                                  firstKey: shard.entries.first?.key, lastKey: shard.entries.last?.key))
+        finished.append(try ShardInfo.linking(pending[0].file, from: shard.path, into: directory))
         linked += 1
         pending = []
     }
@@ -185,10 +182,17 @@ public final class ShardSequenceWriter {
     }
 }
 
-/// Hard-links `from` as `to` (no byte copied); copies it where a link cannot be made (another filesystem).
-public func linkOrCopyFile(from: String, to: String) throws {
-    guard link(from, to) != 0 else { return }
-    do { try FileManager.default.copyItem(atPath: from, toPath: to) } catch {
-        throw FileError(path: to, reason: "cannot link or copy \(from) there: \(error)")
+extension ShardInfo {
+    /// A shard another artifact lists (`file`, read at `location`), hard-linked into `directory` under the
+    /// name that artifact gives it (copied where a link cannot be made: another filesystem), listed with that
+    /// artifact's hash and size: nothing is read or hashed again.
+    public static func linking(_ file: ArtifactFile, from location: String, into directory: String) throws -> ShardInfo {
+        let to = "\(directory)/\(file.path)"
+        if link(location, to) != 0 {
+            do { try FileManager.default.copyItem(atPath: location, toPath: to) } catch {
+                throw FileError(path: to, reason: "cannot link or copy \(location) there: \(error)")
+            }
+        }
+        return ShardInfo(name: file.path, sha256: file.sha256, size: file.size, records: file.records ?? 0, firstKey: nil, lastKey: nil)
     }
 }
