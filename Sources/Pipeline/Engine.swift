@@ -50,21 +50,27 @@ public final class Engine {
 
     /// Hashes every stage executable through the executables' stat cache (a `stat` each when unchanged), and
     /// checks each stage's params against what its executable declares: a misspelt, empty or out-of-range
-    /// param is a `PipelineError` here, before anything runs.
+    /// param is a `PipelineError` here, before anything runs. Executables are hashed and asked on every core:
+    /// on a new cache that is nine 17 MB files and nine child processes before the first stage starts.
     public convenience init(pipeline: Pipeline, store: Store) throws {
         let cache = StatCache(path: store.executableStatCachePath)
+        let executables = pipeline.executables.sorted { $0.key < $1.key }
         var hashes: [String: String] = [:]
-        for (stage, path) in pipeline.executables {
-            hashes[stage] = try cache.sha256(ofFile: path).sha256
-        }
+        try orderedParallelMap(count: executables.count, threads: ProcessInfo.processInfo.activeProcessorCount) { i in
+            Result { try cache.sha256(ofFile: executables[i].value).sha256 }
+        } consume: { i, sha in hashes[executables[i].key] = try sha.get() }
         if FileManager.default.fileExists(atPath: store.root) { try? cache.flush() }
         let descriptions = ParamDescriptions(store: store)
+        var answers: [String: Result<StageParamsDescription?, Error>] = [:]
+        orderedParallelMap(count: pipeline.stages.count, threads: ProcessInfo.processInfo.activeProcessorCount) { i in
+            let stage = pipeline.stages[i].name
+            return Result { try descriptions.description(of: pipeline.executables[stage]!, sha256: hashes[stage]!) }
+        } consume: { i, answer in answers[pipeline.stages[i].name] = answer }
         var declared: [String: [ParamSpec]] = [:]
         var reusing = Set<String>()
         for stage in pipeline.stages {
-            let path = pipeline.executables[stage.name]!
             let description: StageParamsDescription?
-            do { description = try descriptions.description(of: path, sha256: hashes[stage.name]!) } catch {
+            do { description = try answers[stage.name]!.get() } catch {
                 throw PipelineError(file: pipeline.file, stage: stage.name, field: "run", reason: "\(error)")
             }
             guard let specs = description?.params else { continue }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Shards
 
 /// One process to start: `<executable> --job <jobFile>`, writing into `outputDirectory`.
 public struct ProcessJob: Sendable {
@@ -56,7 +57,8 @@ public final class ProcessExecutor: JobExecutor, @unchecked Sendable {
             lock.unlock()
             return 128 + SIGTERM
         }
-        do { try process.run() } catch {
+        let exit: ProcessExit
+        do { exit = try process.start() } catch {
             lock.unlock()
             onLine("cannot start \(job.executable): \(error)")
             return 127
@@ -73,7 +75,7 @@ public final class ProcessExecutor: JobExecutor, @unchecked Sendable {
             lines.append(data, onLine)
         }
         lines.flush(onLine)
-        process.waitUntilExit()
+        exit.wait()
         lock.lock()
         running[process.processIdentifier] = nil
         lock.unlock()

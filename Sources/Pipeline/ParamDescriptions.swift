@@ -41,9 +41,9 @@ public struct ParamDescriptions {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let exit = try process.start()
         let bytes = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        exit.wait()
         guard process.terminationStatus == 0 else { return nil }
         do { return try StageParamsDescription(json: JSONValue.parse(Array(bytes))) } catch {
             throw FileError(path: executable, reason: "--describe-params: \(error)")

@@ -103,9 +103,9 @@ extension Engine {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
+        guard let exit = try? process.start() else { return nil }
         let bytes = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        exit.wait()
         guard process.terminationStatus == 0 else { return nil }
         return String(decoding: bytes, as: UTF8.self).split(separator: "\n").lazy.compactMap { ReuseCounts(reportLine: String($0)) }.last
     }

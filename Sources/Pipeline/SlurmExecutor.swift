@@ -30,7 +30,8 @@ public func runOnPath(_ tool: String, _ arguments: [String]) -> CommandOutput {
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
-    do { try process.run() } catch {
+    let exit: ProcessExit
+    do { exit = try process.start() } catch {
         return CommandOutput(status: 127, stdout: "", stderr: "cannot start \(tool): \(error)")
     }
     // stderr is drained on another thread so that neither pipe can fill up and stall the command.
@@ -43,7 +44,7 @@ public func runOnPath(_ tool: String, _ arguments: [String]) -> CommandOutput {
     }
     let outputData = out.fileHandleForReading.readDataToEndOfFile()
     drained.wait()
-    process.waitUntilExit()
+    exit.wait()
     return CommandOutput(status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),
                          stderr: String(decoding: errorData.data, as: UTF8.self))
 }

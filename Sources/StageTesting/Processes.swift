@@ -1,4 +1,5 @@
 import Foundation
+import Shards
 
 /// The directory holding the built `mammoflow` binaries: beside the running test bundle, or the package's
 /// .build/debug.
@@ -29,7 +30,7 @@ public func runProcess(_ executable: String, _ arguments: [String], cwd: String?
     let out = Pipe(), err = separateStderr ? Pipe() : out
     process.standardOutput = out
     process.standardError = err
-    try process.run()
+    let exit = try process.start()
     // stderr is drained on another thread so that a stage filling one pipe cannot block on the other.
     var errors = Data()
     let drained = DispatchSemaphore(value: 0)
@@ -41,7 +42,7 @@ public func runProcess(_ executable: String, _ arguments: [String], cwd: String?
     }
     let data = out.fileHandleForReading.readDataToEndOfFile()
     if separateStderr { drained.wait() }
-    process.waitUntilExit()
+    exit.wait()
     return ProcessOutput(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self),
                          stderr: String(decoding: errors, as: UTF8.self))
 }
