@@ -131,7 +131,7 @@ public final class ShardWriter {
         let fields = try checkedFields(key: key, metadata: metadata, elementSize: record.elementSize)
         try emit(record.frame)
         addEntry(ShardIndexEntry(key: key, offset: offset - record.frame.count, frameLength: record.frame.count,
-                                 rawLength: record.rawLength, elementSize: record.elementSize, sha256: Digest.sha256(record.frame)),
+                                 rawLength: record.rawLength, elementSize: record.elementSize, sha256: record.sha256),
                  fields: fields)
     }
 
@@ -251,6 +251,8 @@ public struct CompressedRecord: Sendable {
     public let frame: [UInt8]
     public let rawLength: Int
     public let elementSize: Int
+    /// The frame's SHA-256 for the index, also computed by the producer's thread.
+    let sha256: [UInt8]
     let level: Int32
 
     public init(payload: UnsafeRawBufferPointer, elementSize: Int, level: Int32 = ShardFormat.defaultLevel) throws {
@@ -261,6 +263,7 @@ public struct CompressedRecord: Sendable {
             frame += try compressor.compress(part, elementSize: elementSize)
         }
         self.frame = frame
+        sha256 = Digest.sha256(frame)
         rawLength = payload.count
         self.elementSize = elementSize
         self.level = level
