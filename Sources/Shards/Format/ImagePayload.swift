@@ -38,22 +38,29 @@ public struct ImagePayload: Sendable, Equatable {
         out[12] = UInt8(bytesPerSample)
         out[13] = filter ? 1 : 0
         withUnsafeBytes(of: UInt16(bits).littleEndian) { out.replaceSubrange(14..<16, with: $0) }
-        let w = width, h = height
+        let w = width, h = height, wide = bytesPerSample == 2
         samples.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 let body = dst.baseAddress! + Self.headerSize
-                for y in 0..<h {
+                for y in 0 ..< (w > 0 ? h : 0) {
                     let row = src.baseAddress! + y * w
-                    var previous: UInt16 = 0
-                    for x in 0..<w {
-                        let v = row[x]
-                        let stored = filter ? v &- previous : v
-                        previous = v
-                        if bytesPerSample == 1 {
-                            body[y * w + x] = UInt8(truncatingIfNeeded: stored)
+                    // Each row's loop has no branch and no index arithmetic beyond x, so it is vectorised: the
+                    // filter ran sample by sample (a tenth of crop's own CPU).
+                    if wide {
+                        let out = UnsafeMutableRawPointer(body + 2 * y * w)
+                        out.storeBytes(of: row[0].littleEndian, as: UInt16.self)
+                        if filter {
+                            for x in 1..<w { out.storeBytes(of: (row[x] &- row[x - 1]).littleEndian, toByteOffset: 2 * x, as: UInt16.self) }
                         } else {
-                            body[2 * (y * w + x)] = UInt8(truncatingIfNeeded: stored)
-                            body[2 * (y * w + x) + 1] = UInt8(truncatingIfNeeded: stored >> 8)
+                            for x in 1..<w { out.storeBytes(of: row[x].littleEndian, toByteOffset: 2 * x, as: UInt16.self) }
+                        }
+                    } else {
+                        let out = body + y * w
+                        out[0] = UInt8(truncatingIfNeeded: row[0])
+                        if filter {
+                            for x in 1..<w { out[x] = UInt8(truncatingIfNeeded: row[x] &- row[x - 1]) }
+                        } else {
+                            for x in 1..<w { out[x] = UInt8(truncatingIfNeeded: row[x]) }
                         }
                     }
                 }
@@ -84,17 +91,34 @@ public struct ImagePayload: Sendable, Equatable {
         }
         var samples = [UInt16](repeating: 0, count: w * h)
         let mask: UInt16 = bits == 16 ? 0xFFFF : UInt16((1 << bits) - 1)
+        // One branch-free loop per row and layout: a filtered row is a running sum (modulo 2^8 or 2^16).
         bytes.withUnsafeBufferPointer { src in
             samples.withUnsafeMutableBufferPointer { dst in
                 let body = src.baseAddress! + Self.headerSize
                 for y in 0..<h {
-                    var previous: UInt16 = 0
-                    for x in 0..<w {
-                        let i = y * w + x
-                        let stored = bps == 1 ? UInt16(body[i]) : UInt16(body[2 * i]) | UInt16(body[2 * i + 1]) << 8
-                        let v = filter == 1 ? (stored &+ previous) & (bps == 1 ? 0xFF : 0xFFFF) : stored
-                        previous = v
-                        dst[i] = v & mask
+                    let out = dst.baseAddress! + y * w
+                    if bps == 2 {
+                        let row = UnsafeRawPointer(body + 2 * y * w)
+                        if filter == 1 {
+                            var sum: UInt16 = 0
+                            for x in 0..<w {
+                                sum &+= UInt16(littleEndian: row.loadUnaligned(fromByteOffset: 2 * x, as: UInt16.self))
+                                out[x] = sum & mask
+                            }
+                        } else {
+                            for x in 0..<w { out[x] = UInt16(littleEndian: row.loadUnaligned(fromByteOffset: 2 * x, as: UInt16.self)) & mask }
+                        }
+                    } else {
+                        let row = body + y * w
+                        if filter == 1 {
+                            var sum: UInt8 = 0
+                            for x in 0..<w {
+                                sum &+= row[x]
+                                out[x] = UInt16(sum) & mask
+                            }
+                        } else {
+                            for x in 0..<w { out[x] = UInt16(row[x]) & mask }
+                        }
                     }
                 }
             }
