@@ -88,24 +88,22 @@ public struct PixelSemantics: Sendable {
 
     public func display(stored: Double) -> Double { display(modality: modality(stored)) }
 
-    /// `transform` of every pixel. Images of up to 16 bits go through a table over all stored values, so the
-    /// transform runs at most 65,536 times and the output is the only full-size array made.
+    /// `transform` of every pixel, through a table over the image's own range of stored values when that spans
+    /// at most 65,536 values: the transform runs at most that many times (for 12-bit values 4,096, where a table
+    /// over the type's whole range cost 65,536 per image), and the output is the only full-size array made.
     func mapPixels<Output>(_ p: StoredPixelsView, _ transform: (Double) -> Output) -> [Output] {
-        switch p.type {
-        case .u8, .i8, .u16, .i16:
-            let base = p.type.isSigned ? -(1 << (8 * p.type.byteWidth - 1)) : 0
-            let table = (0 ..< 1 << (8 * p.type.byteWidth)).map { transform(Double($0 + base)) }
-            return table.withUnsafeBufferPointer { t in
-                p.values.map {
-                    // Values outside the type's range (a codestream disagreeing with the header) are computed.
-                    let i = Int($0) - base
-                    return i >= 0 && i < t.count ? t[i] : transform(Double($0))
-                }
+        let (low, high) = p.storedRange()
+        guard high >= low else { return [] }
+        guard high - low < 1 << 16 else {
+            return p.type == .u32 ? p.values.map { transform(Double(UInt32(bitPattern: $0))) } : p.values.map { transform(Double($0)) }
+        }
+        let table = (low ... high).map { transform(Double($0)) }
+        return table.withUnsafeBufferPointer { t in
+            let t = t.baseAddress!
+            if p.type == .u32 {
+                return p.values.map { t[Int(UInt32(bitPattern: $0)) - Int(low)] }
             }
-        case .u32:
-            return p.values.map { transform(Double(UInt32(bitPattern: $0))) }
-        case .i32:
-            return p.values.map { transform(Double($0)) }
+            return p.values.map { t[Int($0) - Int(low)] }
         }
     }
 

@@ -64,15 +64,23 @@ extension StoredPixels {
 
 extension StoredPixelsView {
     /// The smallest and largest stored value (unsigned types read unsigned).
+    /// (Int64.max, Int64.min) for an empty image. One loop per reading, which the compiler vectorises.
     public func storedRange() -> (Int64, Int64) {
-        var low = Int64.max, high = Int64.min
-        let unsigned32 = type == .u32
-        for x in values {
-            let value = unsigned32 ? Int64(UInt32(bitPattern: x)) : Int64(x)
-            low = min(low, value)
-            high = max(high, value)
+        guard !values.isEmpty else { return (Int64.max, Int64.min) }
+        if type == .u32 {
+            var low = UInt32.max, high = UInt32.min
+            for x in values {
+                low = min(low, UInt32(bitPattern: x))
+                high = max(high, UInt32(bitPattern: x))
+            }
+            return (Int64(low), Int64(high))
         }
-        return (low, high)
+        var low = Int32.max, high = Int32.min
+        for x in values {
+            low = min(low, x)
+            high = max(high, x)
+        }
+        return (Int64(low), Int64(high))
     }
 }
 
