@@ -55,6 +55,8 @@ import Testing
         // 16-bit values sum in 32 bits (up to 256 rows of 65535 at factor 8); 32-bit ones in 64.
         let full = StoredPixels(rows: 300, columns: 260, type: .u16, values: Array(repeating: 65535, count: 300 * 260))
         #expect(full.areaReduced(by: 8).values == Array(repeating: 65535, count: 2 * 2))
+        // The default 1/4 adds a block's four column sums as one vector: 16 values of 65535, edges partial.
+        #expect(full.areaReduced(by: 2).values == Array(repeating: 65535, count: 75 * 65))
         let low = StoredPixels(rows: 256, columns: 2, type: .i16, values: Array(repeating: -32768, count: 512))
         #expect(low.areaReduced(by: 8).values == [-32768])
         let wide = StoredPixels(rows: 4, columns: 4, type: .u32, values: Array(repeating: Int32(bitPattern: 0xFFFF_FFF0), count: 16))
