@@ -133,7 +133,9 @@ runStage("decode", params: params, reusesRecords: true) { context in
     let reduce = try p.int("reduce")
     let method = ReductionMethod(rawValue: try p.string("reduce_by"))!
     let voi = try p.int("voi")
-    fixMmapThreshold(fullSize: reduce == 0 || method == .area)
+    // Whether full-size images are made (and held) here.
+    let fullSize = reduce == 0 || method == .area
+    fixMmapThreshold(fullSize: fullSize)
 
     let (_, input) = try context.soleInput()
     let (tableName, folder): (String, String) =
@@ -173,8 +175,11 @@ runStage("decode", params: params, reusesRecords: true) { context in
     let writer = context.shardWriter()
     var written = 0, reused = 0
     let started = Date()
-    // At most one finished image per worker waits for the writer: full-size ones are tens of MB each.
-    try orderedParallelMap(count: jobs.count, threads: workers, window: workers, work: { i -> Outcome in
+    // At most one finished image per worker waits for the writer when they are full-size (tens of MB each). A
+    // reduced record is a few hundred kB, and with one per worker a worker waited while the other decoded a
+    // large J2K image (both cores busy 1.5 of them for half a second on the bench archive): eight per worker.
+    let window = fullSize ? workers : 8 * workers
+    try orderedParallelMap(count: jobs.count, threads: workers, window: window, work: { i -> Outcome in
         let job = jobs[i]
         guard let file = job.file else { return .reject(file: nil, reason: "table row without a file under \(folder)/") }
         guard let row = job.row, let inputs = candidates[i].inputs else {
