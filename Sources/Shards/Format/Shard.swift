@@ -256,7 +256,8 @@ public struct CompressedRecord: Sendable {
     let level: Int32
 
     public init(payload: UnsafeRawBufferPointer, elementSize: Int, level: Int32 = ShardFormat.defaultLevel) throws {
-        let compressor = PartCompressor(level: level)
+        let compressor = PartCompressor.idle.take { $0.zstd.level == level } ?? PartCompressor(level: level)
+        defer { PartCompressor.idle.giveBack(compressor) }
         var frame: [UInt8] = []
         for start in stride(from: 0, to: max(payload.count, 1), by: ShardWriter.partSize) {
             let part = UnsafeRawBufferPointer(rebasing: payload[start..<min(start + ShardWriter.partSize, payload.count)])
@@ -472,6 +473,10 @@ final class PartCompressor {
     private var shuffled: [UInt8] = []
 
     init(level: Int32) { zstd = ZstdCompressor(level: level) }
+
+    /// Compressors a finished record gave back, for the next (`CompressedRecord`): a zstd context and shuffle
+    /// buffer made per record cost their allocation and zeroing every time.
+    static let idle = ReusePool<PartCompressor>(keep: 64)
 
     func compress(_ part: UnsafeRawBufferPointer, elementSize: Int) throws -> [UInt8] {
         guard elementSize > 1 else { return try zstd.compress(part) }

@@ -20,12 +20,13 @@ public final class ZstdCompressor {
     /// One complete zstd frame holding `input`.
     public func compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
         let bound = ZSTD_compressBound(input.count)
-        var output = [UInt8](repeating: 0, count: bound)
-        let written = output.withUnsafeMutableBytes { out in
-            ZSTD_compress2(context, out.baseAddress, bound, input.baseAddress, input.count)
+        var written = 0
+        // Not zero-filled first: zstd writes what it returns, and the rest is dropped.
+        let output = [UInt8](unsafeUninitializedCapacity: bound) { out, count in
+            written = ZSTD_compress2(context, out.baseAddress, bound, input.baseAddress, input.count)
+            count = ZSTD_isError(written) != 0 ? 0 : written
         }
         if ZSTD_isError(written) != 0 { throw ZstdError(operation: "compress", code: written) }
-        output.removeSubrange(written...)
         return output
     }
 
