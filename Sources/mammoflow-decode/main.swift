@@ -175,9 +175,10 @@ runStage("decode", params: params, reusesRecords: true) { context in
     let writer = context.shardWriter()
     var written = 0, reused = 0
     let started = Date()
-    // At most one finished image per worker waits for the writer when they are full-size (tens of MB each). A
-    // reduced record is a few hundred kB, and with one per worker a worker waited while the other decoded a
-    // large J2K image (both cores busy 1.5 of them for half a second on the bench archive): eight per worker.
+    // At most one finished image per worker waits for the writer when this decode makes full-size images (what
+    // a worker holds is then tens of MB). At a reduced level a record is a few hundred kB, and with one per
+    // worker a worker waited while the other decoded a large J2K image (both cores busy 1.5 of them for half
+    // a second on the bench archive): eight per worker.
     let window = fullSize ? workers : 8 * workers
     try orderedParallelMap(count: jobs.count, threads: workers, window: window, work: { i -> Outcome in
         let job = jobs[i]
