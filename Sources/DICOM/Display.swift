@@ -91,8 +91,9 @@ public struct PixelSemantics: Sendable {
     /// `transform` of every pixel, through a table over the image's own range of stored values when that spans
     /// at most 65,536 values: the transform runs at most that many times (for 12-bit values 4,096, where a table
     /// over the type's whole range cost 65,536 per image), and the output is the only full-size array made.
-    func mapPixels<Output>(_ p: StoredPixelsView, _ transform: (Double) -> Output) -> [Output] {
-        let (low, high) = p.storedRange()
+    /// `range`: the image's smallest and largest stored value when the caller has them already.
+    func mapPixels<Output>(_ p: StoredPixelsView, range: (Int64, Int64)? = nil, _ transform: (Double) -> Output) -> [Output] {
+        let (low, high) = range ?? p.storedRange()
         guard high >= low else { return [] }
         guard high - low < 1 << 16 else {
             return p.type == .u32 ? p.values.map { transform(Double(UInt32(bitPattern: $0))) } : p.values.map { transform(Double($0)) }
@@ -114,7 +115,7 @@ public struct PixelSemantics: Sendable {
     public func displayImage(_ p: StoredPixels) -> [Float] { p.withView { mapPixels($0) { Float(display(stored: $0)) } } }
 
     /// Display values scaled to 0...`top` and rounded, straight from the stored values (no float image between).
-    public func displaySamples(_ p: StoredPixelsView, top: Float) -> [UInt16] {
-        mapPixels(p) { UInt16((Float(display(stored: $0)) * top).rounded()) }
+    public func displaySamples(_ p: StoredPixelsView, top: Float, range: (Int64, Int64)? = nil) -> [UInt16] {
+        mapPixels(p, range: range) { UInt16((Float(display(stored: $0)) * top).rounded()) }
     }
 }

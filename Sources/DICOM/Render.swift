@@ -27,7 +27,8 @@ extension PixelSemantics {
         try p.withView { try render($0, as: mode) }
     }
 
-    public func render(_ p: StoredPixelsView, as mode: OutputValues) throws -> RenderedImage {
+    /// `range`: the image's smallest and largest stored value when the caller has them already (`storedRange`).
+    public func render(_ p: StoredPixelsView, as mode: OutputValues, range: (Int64, Int64)? = nil) throws -> RenderedImage {
         switch mode {
         case .stored:
             let bits = header.bitsStored
@@ -40,16 +41,16 @@ extension PixelSemantics {
             return RenderedImage(width: p.columns, height: p.rows, bits: bits, samples: samples)
         case .window16, .window8:
             let top: Float = mode == .window16 ? 65535 : 255
-            let samples = displaySamples(p, top: top)
+            let samples = displaySamples(p, top: top, range: range)
             return RenderedImage(width: p.columns, height: p.rows, bits: mode == .window16 ? 16 : 8, samples: samples)
         case .minmax8:
-            let (low, high) = p.storedRange()
-            let range = Double(high) - Double(low)
+            let (low, high) = range ?? p.storedRange()
+            let span = Double(high) - Double(low)
             let invert = header.isMonochrome1
             let samples = p.values.map { v -> UInt16 in
-                guard range > 0 else { return 0 }
+                guard span > 0 else { return 0 }
                 let x = Double(p.type == .u32 ? Int64(UInt32(bitPattern: v)) : Int64(v))
-                let scaled = (invert ? Double(high) - x : x - Double(low)) / range
+                let scaled = (invert ? Double(high) - x : x - Double(low)) / span
                 return UInt16(scaled * 255)
             }
             return RenderedImage(width: p.columns, height: p.rows, bits: 8, samples: samples)

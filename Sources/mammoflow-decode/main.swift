@@ -208,7 +208,7 @@ runStage("decode", params: params, reusesRecords: true) { context in
             let rendered = try dicom.withDecodedFrame(reduce: reduce, by: method, threads: codecThreads) { pixels -> Result<RenderedImage, ConstantImage> in
                 let (low, high) = pixels.storedRange()
                 guard low != high else { return .failure(ConstantImage(value: low)) }
-                return .success(try PixelSemantics(header: header, voiIndex: voi).render(pixels, as: values))
+                return .success(try PixelSemantics(header: header, voiIndex: voi).render(pixels, as: values, range: (low, high)))
             }
             let image: RenderedImage
             switch rendered {
