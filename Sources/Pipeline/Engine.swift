@@ -54,18 +54,22 @@ public final class Engine {
     /// on a new cache that is nine 17 MB files and nine child processes before the first stage starts.
     public convenience init(pipeline: Pipeline, store: Store) throws {
         let cache = StatCache(path: store.executableStatCachePath)
-        let executables = pipeline.executables.sorted { $0.key < $1.key }
-        var hashes: [String: String] = [:]
-        try orderedParallelMap(count: executables.count, threads: ProcessInfo.processInfo.activeProcessorCount) { i in
-            Result { try cache.sha256(ofFile: executables[i].value).sha256 }
-        } consume: { i, sha in hashes[executables[i].key] = try sha.get() }
-        if FileManager.default.fileExists(atPath: store.root) { try? cache.flush() }
         let descriptions = ParamDescriptions(store: store)
+        // Per stage, its executable's hash, then its answer (an error naming the stage when it cannot be asked).
+        var hashes: [String: String] = [:]
         var answers: [String: Result<StageParamsDescription?, Error>] = [:]
-        orderedParallelMap(count: pipeline.stages.count, threads: ProcessInfo.processInfo.activeProcessorCount) { i in
-            let stage = pipeline.stages[i].name
-            return Result { try descriptions.description(of: pipeline.executables[stage]!, sha256: hashes[stage]!) }
-        } consume: { i, answer in answers[pipeline.stages[i].name] = answer }
+        try orderedParallelMap(count: pipeline.stages.count, threads: ProcessInfo.processInfo.activeProcessorCount) { i in
+            let path = pipeline.executables[pipeline.stages[i].name]!
+            return Result { () throws -> (String, Result<StageParamsDescription?, Error>) in
+                let sha = try cache.sha256(ofFile: path).sha256
+                return (sha, Result { try descriptions.description(of: path, sha256: sha) })
+            }
+        } consume: { i, hashed in
+            let (sha, answer) = try hashed.get()
+            hashes[pipeline.stages[i].name] = sha
+            answers[pipeline.stages[i].name] = answer
+        }
+        if FileManager.default.fileExists(atPath: store.root) { try? cache.flush() }
         var declared: [String: [ParamSpec]] = [:]
         var reusing = Set<String>()
         for stage in pipeline.stages {

@@ -65,9 +65,7 @@ public func mapImageRecords(_ context: StageContext, _ refs: [RecordRef],
             let decoded = try ImagePayload(decoding: try ref.payload())
             switch try transform(ref, GrayImage(consume decoded)) {
             case .image(let out, let metadata):
-                let encoded = out.payload
-                let record = try encoded.encode().withUnsafeBytes { try CompressedRecord(payload: $0, elementSize: encoded.bytesPerSample) }
-                return .write(record, metadata: metadata.adding(own))
+                return .write(try out.payload.compressed(), metadata: metadata.adding(own))
             case .unchanged(let metadata): return .copy(try inputFrame(), metadata: metadata.adding(own))
             case .reject(let reason): return .reject(reason)
             }

@@ -31,7 +31,7 @@ let mmapThreshold: Int32 = -3
 /// workers: about 560 MB without, 373 MB with). At a reduced level nothing full-size is made and a codestream
 /// copy is the largest block: kept in the heap below 32 MB (glibc's largest threshold), the next image reuses it
 /// instead of faulting in and zeroing fresh pages (the bench archive up to pectoral 7.46 -> 7.17 s, best of 3;
-/// decode's peak 161 -> 208 MB).
+/// decode's peak 161 -> 208 MB, 220-230 MB with eight waiting records per worker).
 func fixMmapThreshold(fullSize: Bool) {
     #if os(Linux)
     let fixed = mallopt(mmapThreshold, fullSize ? 4 << 20 : 32 << 20)
@@ -224,8 +224,7 @@ runStage("decode", params: params, reusesRecords: true) { context in
                 "reduce_by": .string(method.rawValue),
                 RecordReuse.field: .string(inputs),
             ])
-            let record = try payload.encode().withUnsafeBytes { try CompressedRecord(payload: $0, elementSize: payload.bytesPerSample) }
-            return .image(record, metadata: metadata)
+            return .image(try payload.compressed(), metadata: metadata)
         } catch let error as InputIntegrityError {
             return .fail(error)
         } catch let error as DICOMError {

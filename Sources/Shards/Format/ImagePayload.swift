@@ -69,6 +69,12 @@ public struct ImagePayload: Sendable, Equatable {
         return out
     }
 
+    /// The encoded payload compressed as a shard stores it (`CompressedRecord`), on the caller's thread: what a
+    /// stage's worker hands its writer.
+    public func compressed() throws -> CompressedRecord {
+        try encode().withUnsafeBytes { try CompressedRecord(payload: $0, elementSize: bytesPerSample) }
+    }
+
     public struct DecodeError: Error, CustomStringConvertible {
         public let reason: String
         public var description: String { "bad image payload: \(reason)" }
