@@ -80,6 +80,35 @@ public struct ImagePayload: Sendable, Equatable {
         public var description: String { "bad image payload: \(reason)" }
     }
 
+    /// The running sums (modulo 2^16) of `count` little-endian 16-bit differences, masked: eight at a time as a
+    /// prefix sum in three vector shift-and-add steps plus the carry from the previous eight (a sum per sample
+    /// through one dependent add each had been 3.8% of crop's CPU).
+    @inline(__always)
+    static func runningSums(of row: UnsafeRawPointer, into out: UnsafeMutablePointer<UInt16>, count: Int, mask: UInt16) {
+        var x = 0
+        var sum: UInt16 = 0
+        #if _endian(little)
+        let masks = SIMD8<UInt16>(repeating: mask)
+        var carry = SIMD8<UInt16>(repeating: 0)
+        while x + 8 <= count {
+            var v = row.loadUnaligned(fromByteOffset: 2 * x, as: SIMD8<UInt16>.self)
+            v &+= SIMD8(0, v[0], v[1], v[2], v[3], v[4], v[5], v[6])
+            v &+= SIMD8(0, 0, v[0], v[1], v[2], v[3], v[4], v[5])
+            v &+= SIMD8(0, 0, 0, 0, v[0], v[1], v[2], v[3])
+            v &+= carry
+            UnsafeMutableRawPointer(out + x).storeBytes(of: v & masks, as: SIMD8<UInt16>.self)
+            carry = SIMD8(repeating: v[7])
+            x += 8
+        }
+        sum = carry[0]
+        #endif
+        while x < count {
+            sum &+= UInt16(littleEndian: row.loadUnaligned(fromByteOffset: 2 * x, as: UInt16.self))
+            out[x] = sum & mask
+            x += 1
+        }
+    }
+
     public init(decoding bytes: [UInt8]) throws {
         guard bytes.count >= Self.headerSize, Array(bytes[0..<4]) == Self.magic else {
             throw DecodeError(reason: "missing MFI1 header")
@@ -95,22 +124,18 @@ public struct ImagePayload: Sendable, Equatable {
               bytes.count == Self.headerSize + w * h * bps else {
             throw DecodeError(reason: "\(w)x\(h) at \(bps) bytes per sample does not match \(bytes.count - Self.headerSize) bytes")
         }
-        var samples = [UInt16](repeating: 0, count: w * h)
         let mask: UInt16 = bits == 16 ? 0xFFFF : UInt16((1 << bits) - 1)
-        // One branch-free loop per row and layout: a filtered row is a running sum (modulo 2^8 or 2^16).
-        bytes.withUnsafeBufferPointer { src in
-            samples.withUnsafeMutableBufferPointer { dst in
+        // Every sample is written below, so the array is not zero-filled first. One branch-free loop per row
+        // and layout: a filtered row is a running sum (modulo 2^8 or 2^16).
+        let samples = [UInt16](unsafeUninitializedCapacity: w * h) { dst, count in
+            bytes.withUnsafeBufferPointer { src in
                 let body = src.baseAddress! + Self.headerSize
                 for y in 0..<h {
                     let out = dst.baseAddress! + y * w
                     if bps == 2 {
                         let row = UnsafeRawPointer(body + 2 * y * w)
                         if filter == 1 {
-                            var sum: UInt16 = 0
-                            for x in 0..<w {
-                                sum &+= UInt16(littleEndian: row.loadUnaligned(fromByteOffset: 2 * x, as: UInt16.self))
-                                out[x] = sum & mask
-                            }
+                            Self.runningSums(of: row, into: out, count: w, mask: mask)
                         } else {
                             for x in 0..<w { out[x] = UInt16(littleEndian: row.loadUnaligned(fromByteOffset: 2 * x, as: UInt16.self)) & mask }
                         }
@@ -128,6 +153,7 @@ public struct ImagePayload: Sendable, Equatable {
                     }
                 }
             }
+            count = w * h
         }
         self.init(width: w, height: h, bits: bits, samples: samples)
     }
