@@ -119,11 +119,25 @@ public enum ChestWall: String, Sendable, Equatable {
     /// The side holding more of the image's brightness: the breast is widest at the chest wall.
     public static func byPixelMass(_ image: GrayImage) -> ChestWall {
         var left = 0, right = 0
-        let half = image.width / 2
-        for y in 0..<image.height {
-            let row = y * image.width
-            for x in 0..<half { left += Int(image.pixels[row + x]) }
-            for x in (image.width - half)..<image.width { right += Int(image.pixels[row + x]) }
+        let width = image.width, half = width / 2
+        // Sums up to 2^16 samples at a time in 32 bits (they cannot overflow it): four lanes per vector add.
+        func sum(_ from: UnsafePointer<UInt16>, _ count: Int) -> Int {
+            var total = 0, start = 0
+            while start < count {
+                let end = min(count, start + 1 << 16)
+                var part: UInt32 = 0
+                for x in start..<end { part &+= UInt32(from[x]) }
+                total += Int(part)
+                start = end
+            }
+            return total
+        }
+        image.pixels.withUnsafeBufferPointer { pixels in
+            for y in 0..<image.height {
+                let row = pixels.baseAddress! + y * width
+                left += sum(row, half)
+                right += sum(row + width - half, half)
+            }
         }
         return right > left ? .right : .left
     }

@@ -42,18 +42,32 @@ public struct GrayImage: Sendable, Equatable {
     /// The pixels inside `rect` (which must lie inside the image).
     public func cropped(to rect: PixelRect) -> GrayImage {
         precondition(rect.x >= 0 && rect.y >= 0 && rect.maxX <= width && rect.maxY <= height, "crop \(rect) outside \(width)x\(height)")
-        var out = [UInt16](repeating: 0, count: rect.width * rect.height)
-        for y in 0..<rect.height {
-            let from = (rect.y + y) * width + rect.x
-            out.replaceSubrange(y * rect.width..<(y + 1) * rect.width, with: pixels[from..<from + rect.width])
+        let out = [UInt16](unsafeUninitializedCapacity: rect.area) { buffer, count in
+            pixels.withUnsafeBufferPointer { source in
+                for y in 0..<rect.height {
+                    (buffer.baseAddress! + y * rect.width)
+                        .initialize(from: source.baseAddress! + (rect.y + y) * width + rect.x, count: rect.width)
+                }
+            }
+            count = rect.area
         }
         return GrayImage(width: rect.width, height: rect.height, bits: bits, pixels: out)
     }
 
     /// Mirror image left to right.
     public func flippedHorizontally() -> GrayImage {
-        var out = pixels
-        for y in 0..<height { out[y * width..<(y + 1) * width].reverse() }
+        // Written once from the source rows read backwards (a copy reversed in place through slices swapped
+        // element by element: 5.6% of crop's CPU).
+        let width = width
+        let out = [UInt16](unsafeUninitializedCapacity: pixels.count) { buffer, count in
+            pixels.withUnsafeBufferPointer { source in
+                for y in 0..<height {
+                    let from = source.baseAddress! + y * width, to = buffer.baseAddress! + y * width
+                    for x in 0..<width { to[x] = from[width &- 1 &- x] }
+                }
+            }
+            count = pixels.count
+        }
         return GrayImage(width: width, height: height, bits: bits, pixels: out)
     }
 
