@@ -53,6 +53,7 @@ public final class Engine {
     /// param is a `PipelineError` here, before anything runs. Executables are hashed and asked on every core:
     /// on a new cache that is nine 17 MB files and nine child processes before the first stage starts.
     public convenience init(pipeline: Pipeline, store: Store) throws {
+        var pipeline = pipeline
         let cache = StatCache(path: store.executableStatCachePath)
         let descriptions = ParamDescriptions(store: store)
         // Per stage, its executable's hash, then its answer (an error naming the stage when it cannot be asked).
@@ -79,8 +80,9 @@ public final class Engine {
             }
             guard let specs = description?.params else { continue }
             declared[stage.name] = specs
+            pipeline.resolvePaths(of: stage.name, declared: specs)
             if description?.reusesRecords == true { reusing.insert(stage.name) }
-            let problems = Self.paramProblems(of: stage, against: specs)
+            let problems = Self.paramProblems(of: pipeline.stage(stage.name)!, against: specs)
             if !problems.isEmpty {
                 throw PipelineError(file: pipeline.file, stage: stage.name, field: "params", reason: problems.joined(separator: "; "))
             }

@@ -5,13 +5,26 @@ import Shards
 public struct Pipeline: Sendable {
     public let file: String
     /// Topological order (a stage after all its dependencies), ties kept in declaration order.
-    public let stages: [StageSpec]
+    public private(set) var stages: [StageSpec]
     /// Absolute path of each stage's executable.
     public let executables: [String: String]
     /// Where jobs run unless `run --executor` says otherwise (local when the file has no `executor:`).
     public let executor: ExecutorSpec
 
     public func stage(_ name: String) -> StageSpec? { stages.first { $0.name == name } }
+
+    /// Makes each relative value of a `path` param of stage `name` absolute, against the folder its
+    /// `paramFolders` entry names: the job runs in a folder of the cache's, where a relative path means
+    /// nothing the user meant.
+    public mutating func resolvePaths(of name: String, declared specs: [ParamSpec]) {
+        guard let i = stages.firstIndex(where: { $0.name == name }) else { return }
+        for spec in specs where spec.type == .path {
+            guard let value = stages[i].params[spec.name]?.stringValue, !value.isEmpty, !value.hasPrefix("/") else { continue }
+            let folder = stages[i].paramFolders[spec.name] ?? FileManager.default.currentDirectoryPath
+            stages[i].params[spec.name] = .string(URL(fileURLWithPath: value, relativeTo: URL(fileURLWithPath: folder, isDirectory: true))
+                .standardizedFileURL.path)
+        }
+    }
 
     /// Validates `spec`: unknown dependencies, cycles and missing executables are errors naming file, stage and field.
     public init(_ spec: PipelineSpec, resolver: ExecutableResolver) throws {

@@ -47,6 +47,9 @@ public struct StageSpec: Sendable, Equatable {
     public var slices: Int
     /// What each job asks a cluster for (Slurm only; not part of the cache key).
     public var resources = StageResources()
+    /// Per param, the folder a relative path in its value is taken from (a `path` param, ParamSpec.Kind): the
+    /// folder of the pipeline file that set it, or the current directory for `--set`.
+    public var paramFolders: [String: String] = [:]
     /// The file that declared the stage last, and where (for error messages).
     public var file: String
     public var line: Int?
@@ -180,6 +183,7 @@ public enum PipelineLoader {
                         try checkSameType(old: old, new: new, file: file, line: paramValue.mark?.line, stage: name, param: param)
                     }
                     stage.params[param] = new
+                    stage.paramFolders[param] = URL(fileURLWithPath: file).standardizedFileURL.deletingLastPathComponent().path
                 }
             case "foreach":
                 guard let fields = value.mapping, fields.count == 1, let (nameNode, list) = fields.first,
@@ -342,5 +346,6 @@ public enum PipelineLoader {
             try checkSameType(old: old, new: value, file: file, line: nil, stage: stageName, param: param)
         }
         spec.stages[index].params[param] = value
+        spec.stages[index].paramFolders[param] = FileManager.default.currentDirectoryPath
     }
 }

@@ -81,7 +81,7 @@ func tableImages(_ path: String, stage: String) throws -> [(patient: String, ima
 }
 
 let params = [
-    ParamSpec("path", .string, help: "the dataset folder, in RSNA's layout (e.g. --set ingest.path=/data/rsna)"),
+    ParamSpec("path", .path, help: "the dataset folder, in RSNA's layout (e.g. --set ingest.path=/data/rsna)"),
 ]
 
 runStage("ingest", params: params) { context in

@@ -17,15 +17,17 @@ struct ParamsCommand: ParsableCommand {
     @OptionGroup var cacheOptions: CacheOptions
 
     func run() throws {
-        let loaded = try userFacing { try pipeline.load() }
-        guard let spec = loaded.stage(stage), let executable = loaded.executables[stage] else {
+        var loaded = try userFacing { try pipeline.load() }
+        guard loaded.stage(stage) != nil, let executable = loaded.executables[stage] else {
             throw ValidationError("no stage '\(stage)' in \(pipeline.file); stages: \(loaded.stages.map(\.name).joined(separator: ", "))")
         }
         let sha = try Digest.sha256Hex(file: executable)
         guard let description = try ParamDescriptions(store: cacheOptions.store).description(of: executable, sha256: sha) else {
-            print("\(stage) (\(executable)) declares no params; the pipeline gives: \(JSONValue.object(spec.params).canonicalText)")
+            print("\(stage) (\(executable)) declares no params; the pipeline gives: \(JSONValue.object(loaded.stage(stage)!.params).canonicalText)")
             return
         }
+        loaded.resolvePaths(of: stage, declared: description.params)
+        let spec = loaded.stage(stage)!
         print("\(stage) (\(executable)):")
         print(ParamSpec.listing(description.params))
         print("\(pipeline.file) gives: \(JSONValue.object(spec.params).canonicalText)")

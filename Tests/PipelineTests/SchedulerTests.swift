@@ -326,3 +326,28 @@ fi
         #expect(error.field == "run" && error.reason.contains("--describe-params"), "\(error)")
     }
 }
+
+/// A relative value of a `path` param reaches the stage absolute: the job runs in a folder of the cache's, where
+/// `--set ingest.path=data/rsna` would name nothing the user meant.
+@Test func aRelativePathParamIsResolvedAgainstItsFileOrTheCurrentDirectory() throws {
+    let ws = try Workspace()
+    try ws.store.createLayout()
+    try write("\(ws.root)/bin/stage-a", """
+        #!/bin/sh
+        # mammoflow-stage-params-v1
+        if [ "$1" = "--describe-params" ]; then
+          echo '{"contract":"mammoflow-stage-params-v1","stage":"a","params":[{"name":"data","type":"path","help":"a folder"},{"name":"label","type":"string","optional":true,"help":"text"}]}'
+          exit 0
+        fi
+        """, executable: true)
+    try FileManager.default.createDirectory(atPath: "\(ws.root)/pipelines", withIntermediateDirectories: true)
+    try write("\(ws.root)/pipelines/p.yaml", "stages:\n  a: { run: ../bin/stage-a, params: { data: ../rsna, label: x/y } }\n")
+    let params = { (sets: [String]) in try ws.engine("pipelines/p.yaml", sets: sets).pipeline.stages[0].params }
+    // From the file: against the file's folder; a string param is left as it is.
+    #expect(try params([])["data"] == .string("\(ws.root)/rsna"))
+    #expect(try params([])["label"] == .string("x/y"))
+    // From --set: against the current directory; an absolute path stays.
+    let here = FileManager.default.currentDirectoryPath
+    #expect(try params(["a.data=kaggle/./train"])["data"] == .string("\(here)/kaggle/train"))
+    #expect(try params(["a.data=/data/rsna"])["data"] == .string("/data/rsna"))
+}

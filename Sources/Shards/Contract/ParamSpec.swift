@@ -11,6 +11,10 @@ public struct ParamSpec: Sendable, Equatable {
         /// Any number.
         case number
         case string
+        /// A file or folder. `mammoflow run` makes a relative one absolute, against the folder of the pipeline
+        /// file that sets it or, from `--set`, the current directory: the stage itself runs in a folder of the
+        /// cache's.
+        case path
         case bool
         /// A list of strings (a single string is accepted as a list of one).
         case strings
@@ -64,7 +68,7 @@ public struct ParamSpec: Sendable, Equatable {
             }
             if let minimum, number < minimum { return "must be \(wanted), found \(value.canonicalText)" }
             if let maximum, number > maximum { return "must be \(wanted), found \(value.canonicalText)" }
-        case .string:
+        case .string, .path:
             if value.stringValue == nil { return "must be \(wanted), found \(value.kindName) \(value.canonicalText)" }
         case .bool:
             if value.boolValue == nil { return "must be \(wanted), found \(value.kindName) \(value.canonicalText)" }
@@ -93,6 +97,7 @@ public struct ParamSpec: Sendable, Equatable {
         case .int: text = "a whole number"
         case .number: text = "a number"
         case .string: text = choices.isEmpty ? "a string" : "one of \(choices.joined(separator: ", "))"
+        case .path: text = "a path to a file or folder"
         case .bool: text = "true or false"
         case .strings: text = choices.isEmpty ? "a list of strings" : "a list of \(choices.joined(separator: ", "))"
         case .ints: text = "a list of whole numbers"
