@@ -21,6 +21,7 @@ struct NeuralBench: ParsableCommand {
     @Option(help: "Seed for weights and data.") var seed: UInt64 = 0
 
     func run() throws {
+        BLASKernels.useTheBestForThisCPU()
         Threads.configure(threads)
         let rng = Random(seed: seed)
         let net: Network

@@ -22,6 +22,7 @@ let params = [
 ]
 
 runStage("predict", params: params) { context in
+    BLASKernels.useTheBestForThisCPU()
     let p = context.params
     let hasFolds = try optionalTableFile(named: "folds.csv", in: context) != nil
     let mode = try p.optional("mode")?.stringValue ?? (hasFolds ? "oof" : "ensemble")

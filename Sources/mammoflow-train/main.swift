@@ -11,6 +11,7 @@ import Stages
 import Training
 
 runStage("train", params: TrainRecipe.parameters) { context in
+    BLASKernels.useTheBestForThisCPU()
     let recipe: TrainRecipe
     do {
         recipe = try TrainRecipe(params: context.params)
