@@ -11,11 +11,12 @@ public enum BLASKernels {
     static let beforeAVX2: Set<String> = ["Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Sandybridge"]
 
     /// The kernels to ask for, given the CPU's feature flags (as in /proc/cpuinfo), or nil when OpenBLAS's
-    /// own choice (`current`) is already the best these flags allow.
+    /// own choice (`current`) is already the best these flags allow. SkylakeX on any AVX-512 CPU, not
+    /// Cooperlake on one with BF16: its sgemm sums in another order, and SkylakeX's is what the AVX-512 Xeons
+    /// OpenBLAS knows get, so the same training run gives the same weights on those and on newer ones.
     static func better(than current: String, flags: Set<String>) -> String? {
         guard beforeAVX2.contains(current), flags.isSuperset(of: ["avx2", "fma"]) else { return nil }
-        guard flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"]) else { return "HASWELL" }
-        return flags.contains("avx512_bf16") ? "COOPERLAKE" : "SKYLAKEX"
+        return flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"]) ? "SKYLAKEX" : "HASWELL"
     }
 
     /// Call first thing in an executable that trains or predicts. When OpenBLAS chose kernels older than the
