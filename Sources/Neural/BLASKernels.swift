@@ -19,9 +19,10 @@ public enum BLASKernels {
         return flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"]) ? "SKYLAKEX" : "HASWELL"
     }
 
-    /// Call first thing in an executable that trains or predicts. When OpenBLAS chose kernels older than the
-    /// CPU and the user has not set `OPENBLAS_CORETYPE`, says so on stderr and replaces the process with
-    /// itself (same arguments, same pid) with the variable set; returns otherwise.
+    /// Call in an executable that trains or predicts before it opens files or starts threads (the stages call
+    /// it first in their job's body, so `--describe-params` does not start twice). When OpenBLAS chose kernels
+    /// older than the CPU and the user has not set `OPENBLAS_CORETYPE`, says so on stderr and replaces the
+    /// process with itself (same arguments, same pid) with the variable set; returns otherwise.
     public static func useTheBestForThisCPU() {
         guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
               let name = openblas_get_corename().map({ String(cString: $0) }),
